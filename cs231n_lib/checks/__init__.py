@@ -1,0 +1,295 @@
+"""Student self-checks: ``check("<exercise>")`` says OK, or exactly what is wrong and where.
+
+Every exercise has one check, written once, that runs in three modes:
+
+public (a student's notebook)
+    Runs the student's code on a small seeded case and compares each result with the
+    *golden* value the instructor's solution produced on the same case (stored in
+    ``checks/golden/<exercise>.npz``), or with a value the check computes itself. Prints one
+    stable line on success; on failure prints expected vs got, shapes, the first mismatching
+    index and the function to fix, then raises :class:`CheckFailed` so the cell turns red.
+grading (``CS231N_GRADING_SEED`` set by the grader)
+    Runs on a case drawn from the grader's hidden seed and prints a fingerprint of every result
+    instead of judging it. The grader compares those lines, outside the student's kernel, with
+    the lines the instructor's solution printed for the same seed; nothing a student can
+    monkeypatch in the kernel decides the grade.
+record (instructor: ``python -m cs231n_lib.course goldens``)
+    Runs the solution and stores the golden values.
+
+A check is a function registered with :func:`exercise`; it receives a :class:`Checker`
+``t`` and uses ``t.rng`` for its inputs, ``t.call`` to run student code, and ``t.close`` /
+``t.equal`` / ``t.true`` to state what must hold. Checks live in one module per assignment
+(``checks/knn.py``, ``checks/linear.py`` ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import pkgutil
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cs231n_lib import config
+
+GOLDEN_DIR = Path(__file__).with_name("golden")
+
+
+class CheckFailed(AssertionError):
+    """A self-check found a wrong result; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    where: str  # "KNearestNeighbor.compute_distances_two_loops in cs231n_lib/classifiers/knn.py"
+    run: Callable[..., None]
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(name: str, where: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a check function under an exercise name."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        if name in _REGISTRY:
+            raise ValueError(f"exercise {name!r} is registered twice")
+        _REGISTRY[name] = Exercise(name, where, fn)
+        return fn
+
+    return register
+
+
+def _load_all() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def exercises() -> dict[str, Exercise]:
+    """All registered exercises, by name."""
+    _load_all()
+    return dict(_REGISTRY)
+
+
+@dataclass
+class Checker:
+    """What a check function uses to state its expectations (see the module docstring)."""
+
+    exercise: Exercise
+    mode: str  # "public", "grading" or "record"
+    seed: int
+    golden: dict[str, np.ndarray] = field(default_factory=dict)
+    recorded: dict[str, np.ndarray] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    passed: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Each exercise gets its own stream, so adding a check never shifts another's inputs.
+        salt = zlib.crc32(self.exercise.name.encode())
+        self.rng = np.random.default_rng([self.seed, salt])
+
+    # -- running student code -------------------------------------------------------------
+    def call(self, fn: Callable, *args, **kwargs):
+        """Call student code. ``NotImplementedError`` propagates unchanged: its message
+        already says which function to write and in which file."""
+        __tracebackhide__ = True
+        return fn(*args, **kwargs)
+
+    # -- expectations -----------------------------------------------------------------------
+    def close(self, key: str, got, expected=None, *, rtol: float = 1e-7, atol: float = 0.0):
+        """``got`` must equal ``expected`` (or the golden value) to a relative tolerance."""
+        self._expect(key, got, expected, exact=False, rtol=rtol, atol=atol)
+
+    def equal(self, key: str, got, expected=None):
+        """``got`` must equal ``expected`` (or the golden value) exactly (labels, counts)."""
+        self._expect(key, got, expected, exact=True, rtol=0.0, atol=0.0)
+
+    def true(self, key: str, condition: bool, message: str) -> None:
+        """A property that must hold; ``message`` says what it means when it does not."""
+        ok = bool(condition)
+        if self.mode == "grading":
+            self.lines.append(f"  {key}: {'holds' if ok else 'fails'}")
+        elif not ok:
+            self.problems.append(f"{key}: {message}")
+        else:
+            self.passed.append(key)
+
+    def _expect(self, key, got, expected, *, exact, rtol, atol):
+        got_arr = _as_array(key, got)
+        if self.mode == "record":
+            if expected is None:
+                self.recorded[key] = got_arr
+            return
+        if self.mode == "grading":
+            self.lines.append(f"  {key}: {fingerprint(got_arr, rtol=rtol, atol=atol)}")
+            return
+        if expected is None:
+            if key not in self.golden:
+                raise RuntimeError(
+                    f"no golden value {key!r} for exercise {self.exercise.name!r}; the "
+                    f"instructor must run: python -m cs231n_lib.course goldens"
+                )
+            expected = self.golden[key]
+        problem = compare(key, got_arr, np.asarray(expected), exact=exact, rtol=rtol, atol=atol)
+        if problem:
+            self.problems.append(problem)
+        else:
+            self.passed.append(key if exact else f"{key} (rel error < {rtol:.0e})")
+
+
+def _as_array(key: str, value) -> np.ndarray:
+    if value is None:
+        raise CheckFailed(f"{key}: got None; the function must return a value (missing return?)")
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        raise CheckFailed(
+            f"{key}: got a {type(value).__name__}, which is not a number or an array of numbers"
+        )
+    return arr
+
+
+def compare(
+    key: str, got: np.ndarray, expected: np.ndarray, *, exact: bool, rtol: float, atol: float
+) -> str | None:
+    """Describe how ``got`` differs from ``expected``, or return None when it does not."""
+    if got.shape != expected.shape:
+        return f"{key}: expected shape {expected.shape}, got shape {got.shape}"
+    if exact:
+        bad = got != expected
+    else:
+        if not np.issubdtype(got.dtype, np.number) or np.iscomplexobj(got):
+            return f"{key}: expected real numbers, got dtype {got.dtype}"
+        if not np.all(np.isfinite(got)):
+            idx = _first(~np.isfinite(got))
+            return f"{key}: not finite at index {idx}: got {got[idx]!r} (overflow? log of 0?)"
+        g, e = got.astype(np.float64), expected.astype(np.float64)
+        denom = np.maximum(np.abs(g) + np.abs(e), 1e-8)
+        rel = np.abs(g - e) / denom
+        bad = (rel > rtol) & (np.abs(g - e) > atol)
+    if not np.any(bad):
+        return None
+    idx = _first(bad)
+    count = int(np.sum(bad))
+    where = f" at index {idx}" if got.ndim else ""
+    text = (
+        f"{key}: values differ{where}: expected {_fmt(expected[idx])}, got {_fmt(got[idx])}"
+        f" ({count} of {got.size} entries differ"
+    )
+    if not exact:
+        text += f"; tolerance: relative error < {rtol:.0e}"
+    return text + ")"
+
+
+def _first(mask: np.ndarray):
+    if mask.ndim == 0:
+        return ()
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _fmt(value) -> str:
+    value = np.asarray(value)
+    if np.issubdtype(value.dtype, np.floating):
+        return f"{float(value):.8g}"
+    return repr(value.item())
+
+
+def fingerprint(arr: np.ndarray, *, rtol: float = 1e-7, atol: float = 0.0) -> str:
+    """A short, stable text for ``arr`` that two correct implementations share.
+
+    Values are rounded to the number of significant digits the tolerance allows (entries
+    smaller than the tolerance relative to the array's scale count as 0), so rounding noise of
+    a different BLAS or loop order does not change the text but a wrong value does.
+    """
+    arr = np.asarray(arr)
+    kind = arr.dtype.kind
+    if kind in "biu":
+        payload = np.ascontiguousarray(arr.astype(np.int64)).tobytes()
+    elif kind == "f":
+        x = arr.astype(np.float64)
+        digits = max(2, min(12, int(-np.log10(max(rtol, 1e-14))) - 2))
+        scale = float(np.max(np.abs(x))) if x.size else 0.0
+        small = np.abs(x) <= max(atol, scale * max(rtol, 1e-14) * 10)
+        x = np.where(small, 0.0, x)
+        payload = " ".join(f"{v:.{digits}e}" for v in x.ravel()).encode()
+    else:
+        payload = repr(arr.tolist()).encode()
+    digest = hashlib.sha256(payload).hexdigest()[:16]
+    return f"{kind}{list(arr.shape)} {digest}"
+
+
+def _golden_path(name: str) -> Path:
+    return GOLDEN_DIR / f"{name}.npz"
+
+
+def _load_golden(name: str) -> dict[str, np.ndarray]:
+    path = _golden_path(name)
+    if not path.exists():
+        return {}
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def run(name: str, *, mode: str | None = None, seed: int | None = None, **values) -> Checker:
+    """Run one exercise's check and return the :class:`Checker` (no printing)."""
+    table = exercises()
+    if name not in table:
+        close = sorted(table, key=lambda n: -_similarity(n, name))[:3]
+        raise KeyError(f"no exercise named {name!r}; did you mean one of {close}?")
+    ex = table[name]
+    if mode is None:
+        mode = "grading" if config.GRADING_SEED is not None else "public"
+    if seed is None:
+        seed = config.GRADING_SEED if mode == "grading" else 0
+    t = Checker(ex, mode, seed, golden=_load_golden(name) if mode == "public" else {})
+    ex.run(t, **values)
+    return t
+
+
+def _similarity(a: str, b: str) -> int:
+    return len(set(a.split("_")) & set(b.split("_")))
+
+
+def check(name: str, **values) -> None:
+    """Run the self-check of exercise ``name`` and print the verdict.
+
+    Extra keyword arguments pass notebook values to checks that need them, for example
+    ``check("knn_cross_validation", k_to_accuracies=k_to_accuracies)``.
+    """
+    __tracebackhide__ = True
+    t = run(name, **values)
+    if t.mode == "grading":
+        print(f"{name}: results")
+        print("\n".join(t.lines))
+        return
+    if t.problems:
+        report = "\n".join(
+            [f"{name}: FAILED"]
+            + [f"  {p}" for p in t.problems]
+            + [f"  fix: {t.exercise.where}"]
+        )
+        print(report)
+        raise CheckFailed(f"{name}: {len(t.problems)} problem(s), see above; fix {t.exercise.where}")
+    print(f"{name}: OK ({'; '.join(t.passed) or 'all checks pass'})")
+
+
+def record_goldens(names: list[str] | None = None) -> list[Path]:
+    """Run the solution's checks in record mode and write their golden files (instructor)."""
+    written = []
+    GOLDEN_DIR.mkdir(exist_ok=True)
+    for name in sorted(names or exercises()):
+        t = run(name, mode="record", seed=0)
+        path = _golden_path(name)
+        if t.recorded:
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **t.recorded)
+            tmp.replace(path)
+            written.append(path)
+        elif path.exists():
+            path.unlink()
+    return written
