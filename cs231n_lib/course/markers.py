@@ -34,11 +34,15 @@ _END_RE = re.compile(r"^(?P<indent>[ \t]*)### END SOLUTION[ \t]*$")
 # Anything that looks like a solution marker but is not exactly one is an error, not code.
 _ANY_SOLUTION_RE = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
 
+# Student region lines are comments in code (``# >>> ...``) and HTML comments in markdown
+# (``<!-- >>> ... -->``), so they never render as headings in a notebook.
 _STUDENT_BEGIN_RE = re.compile(
-    r"^(?P<indent>[ \t]*)# >>> BEGIN STUDENT REGION (?P<name>\S+) \(do not edit this line\)[ \t]*$"
+    r"^(?P<indent>[ \t]*)(?:# |<!-- )>>> BEGIN STUDENT REGION (?P<name>\S+) "
+    r"\(do not edit this line\)(?: -->)?[ \t]*$"
 )
 _STUDENT_END_RE = re.compile(
-    r"^(?P<indent>[ \t]*)# <<< END STUDENT REGION (?P<name>\S+) \(do not edit this line\)[ \t]*$"
+    r"^(?P<indent>[ \t]*)(?:# |<!-- )<<< END STUDENT REGION (?P<name>\S+) "
+    r"\(do not edit this line\)(?: -->)?[ \t]*$"
 )
 
 
@@ -59,12 +63,17 @@ class SolutionRegion:
     indent: str
 
 
-def student_begin_line(indent: str, name: str) -> str:
-    return f"{indent}# >>> BEGIN STUDENT REGION {name} (do not edit this line)"
+def student_begin_line(indent: str, name: str, *, markdown: bool = False) -> str:
+    text = f">>> BEGIN STUDENT REGION {name} (do not edit this line)"
+    return f"{indent}<!-- {text} -->" if markdown else f"{indent}# {text}"
 
 
-def student_end_line(indent: str, name: str) -> str:
-    return f"{indent}# <<< END STUDENT REGION {name} (do not edit this line)"
+def student_end_line(indent: str, name: str, *, markdown: bool = False) -> str:
+    text = f"<<< END STUDENT REGION {name} (do not edit this line)"
+    return f"{indent}<!-- {text} -->" if markdown else f"{indent}# {text}"
+
+
+MARKDOWN_ANSWER_STUB = "*Your answer:* write your answer here."
 
 
 def stub_message(name: str, where: str) -> str:
@@ -180,11 +189,18 @@ def _function_names(lines: list[str], path: str, regions: list[SolutionRegion]) 
 
 
 def strip_solutions(
-    lines: list[str], path: str, where: str, *, python_functions: bool, cell_name: str | None = None
+    lines: list[str],
+    path: str,
+    where: str,
+    *,
+    python_functions: bool,
+    cell_name: str | None = None,
+    markdown: bool = False,
 ) -> tuple[list[str], list[str]]:
     """Replace every solution region with a student region holding a stub.
 
-    Returns the new lines and the region names, in order.
+    In code the stub raises ``NotImplementedError`` (:func:`stub_message`); in a markdown
+    cell it is a placeholder answer. Returns the new lines and the region names, in order.
     """
     regions = find_solution_regions(
         lines, path, python_functions=python_functions, cell_name=cell_name
@@ -193,10 +209,13 @@ def strip_solutions(
     cursor = 0
     for region in regions:
         out.extend(lines[cursor : region.begin])
-        message = stub_message(region.name, where)
-        out.append(student_begin_line(region.indent, region.name))
-        out.append(f"{region.indent}raise NotImplementedError({message!r})")
-        out.append(student_end_line(region.indent, region.name))
+        out.append(student_begin_line(region.indent, region.name, markdown=markdown))
+        if markdown:
+            out.append(f"{region.indent}{MARKDOWN_ANSWER_STUB}")
+        else:
+            message = stub_message(region.name, where)
+            out.append(f"{region.indent}raise NotImplementedError({message!r})")
+        out.append(student_end_line(region.indent, region.name, markdown=markdown))
         cursor = region.end + 1
     out.extend(lines[cursor:])
     return out, [r.name for r in regions]
