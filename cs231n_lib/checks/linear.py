@@ -1,0 +1,239 @@
+"""Self-checks of the linear-classifier exercises (notebooks 02_svm and 03_softmax).
+
+Losses are compared with the golden values of the instructor's solution on small seeded
+cases; training is checked on a least-squares classifier defined here, so that a wrong loss
+cannot make a correct SGD loop fail (or the other way round); the hyper-parameter searches
+are checked from the values the notebook passes in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cs231n_lib import config
+from cs231n_lib.checks import Checker, exercise
+from cs231n_lib.classifiers import linear
+
+_FILE = "cs231n_lib/classifiers/linear.py"
+
+# Lowest validation accuracy a tuned model must reach, on the full data and on the fast slice.
+# The solution's search reaches about 0.40 (SVM) / 0.41 (softmax) on the full data.
+MIN_VAL_ACCURACY = {
+    "svm": {"full": 0.37, "fast": 0.25},
+    "softmax": {"full": 0.37, "fast": 0.25},
+}
+
+
+def _loss_case(t: Checker, N: int = 9, D: int = 11, C: int = 4):
+    """A small problem with margins on both sides of zero: W (D, C), X (N, D), y (N,)."""
+    W = 0.3 * t.rng.standard_normal((D, C))  # (D, C)
+    X = t.rng.standard_normal((N, D))  # (N, D)
+    X[:, -1] = 1.0  # the bias trick
+    y = t.rng.integers(0, C, size=N)  # (N,)
+    y[:C] = np.arange(C)  # every class appears at least once
+    return W, X, y
+
+
+def _check_loss(t: Checker, fn, *, stability: bool) -> None:
+    W, X, y = _loss_case(t)
+    inputs = (W.copy(), X.copy(), y.copy())
+    for key, reg in (("", 0.0), ("_reg", 0.25)):
+        loss, dW = t.call(fn, W, X, y, reg)
+        t.close(f"loss{key}", loss)
+        t.close(f"dW{key}", dW)
+    t.true(
+        "inputs unchanged",
+        all(np.array_equal(a, b) for a, b in zip((W, X, y), inputs, strict=True)),
+        f"{fn.__name__} changed W, X or y in place; compute on new arrays instead",
+    )
+    # A larger batch with more classes, where indexing mistakes (rows vs columns) show.
+    W, X, y = _loss_case(t, N=30, D=7, C=6)
+    loss, dW = t.call(fn, W, X, y, 0.1)
+    t.close("loss_batch30", loss)
+    t.close("dW_batch30", dW)
+    if stability:
+        # Scores of the order of 1e4: exp overflows unless the scores are shifted first.
+        W, X, y = _loss_case(t, N=6, D=5, C=3)
+        X = 5e3 * X  # (N, D), scores up to ~1e4
+        loss, dW = t.call(fn, W, X, y, 0.0)
+        t.close("loss_large_scores", loss)
+        t.close("dW_large_scores", dW)
+
+
+@exercise("svm_loss_naive", f"svm_loss_naive in {_FILE}")
+def check_svm_loss_naive(t: Checker) -> None:
+    _check_loss(t, linear.svm_loss_naive, stability=False)
+
+
+@exercise("svm_loss_vectorized", f"svm_loss_vectorized in {_FILE}")
+def check_svm_loss_vectorized(t: Checker) -> None:
+    _check_loss(t, linear.svm_loss_vectorized, stability=False)
+
+
+@exercise("softmax_loss_naive", f"softmax_loss_naive in {_FILE}")
+def check_softmax_loss_naive(t: Checker) -> None:
+    _check_loss(t, linear.softmax_loss_naive, stability=True)
+
+
+@exercise("softmax_loss_vectorized", f"softmax_loss_vectorized in {_FILE}")
+def check_softmax_loss_vectorized(t: Checker) -> None:
+    _check_loss(t, linear.softmax_loss_vectorized, stability=True)
+
+
+class _LeastSquares(linear.LinearClassifier):
+    """0.5 * mean ||x W - onehot(y)||^2 + 0.5 * reg * ||W||^2: a loss the check trusts."""
+
+    def loss(self, X_batch, y_batch, reg):
+        return _least_squares(self.W, X_batch, y_batch, reg)
+
+
+def _least_squares(W, X, y, reg):
+    N = X.shape[0]
+    R = X @ W  # (N, C)
+    R[np.arange(N), y] -= 1.0  # residual against the one-hot targets
+    loss = 0.5 * np.sum(R * R) / N + 0.5 * reg * np.sum(W * W)
+    return float(loss), X.T @ R / N + reg * W  # (D, C)
+
+
+@exercise(
+    "linear_classifier_train",
+    f"LinearClassifier.train (minibatch sampling and the update step) in {_FILE}",
+)
+def check_linear_classifier_train(t: Checker) -> None:
+    N, D, C = 40, 6, 3
+    X = t.rng.standard_normal((N, D))  # (N, D)
+    y = t.rng.integers(0, C, size=N)  # (N,)
+    W0 = 0.01 * t.rng.standard_normal((D, C))  # (D, C)
+    seed = int(t.rng.integers(2**31))
+    lr, reg, batch_size, num_iters = 0.2, 0.01, 16, 12
+    X_before = X.copy()
+
+    clf = _LeastSquares(W0.copy())
+    history = t.call(
+        clf.train, X, y, learning_rate=lr, reg=reg, num_iters=num_iters,
+        batch_size=batch_size, seed=seed,
+    )  # fmt: skip
+    history = np.asarray(history, dtype=np.float64)
+    t.equal("number of losses", history.shape, (num_iters,))
+    if history.shape != (num_iters,):
+        return
+
+    # Replay the first two steps to tell a sampling mistake from an update mistake.
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(N, batch_size)  # (batch_size,)
+    loss0, grad0 = _least_squares(W0, X[idx], y[idx], reg)
+    t.true(
+        "first minibatch",
+        np.isclose(history[0], loss0, rtol=1e-9),
+        "the loss of the first step is not the loss on the minibatch that "
+        "rng.choice(num_train, batch_size) draws; sample with exactly that call (it draws with "
+        "replacement) and use X[idx], y[idx], before updating W",
+    )
+    W1 = W0 - lr * grad0  # (D, C)
+    idx = rng.choice(N, batch_size)
+    loss1, _ = _least_squares(W1, X[idx], y[idx], reg)
+    t.true(
+        "first update",
+        np.isclose(history[1], loss1, rtol=1e-9),
+        "after one step the loss is not that of W - learning_rate * dW; check the update "
+        "(and that each step draws a new minibatch)",
+    )
+    t.close("loss_history", history)
+    t.close("W", clf.W)
+    t.true(
+        "X unchanged",
+        np.array_equal(X, X_before),
+        "train changed the training data X in place; index it (X[idx]) into a new array",
+    )
+
+
+@exercise("linear_classifier_predict", f"LinearClassifier.predict in {_FILE}")
+def check_linear_classifier_predict(t: Checker) -> None:
+    N, D, C = 25, 7, 5
+    W = t.rng.standard_normal((D, C))  # (D, C)
+    X = t.rng.standard_normal((N, D))  # (N, D)
+    clf = linear.LinearClassifier(W)
+    y_pred = np.asarray(t.call(clf.predict, X))
+    t.true(
+        "integer labels",
+        np.issubdtype(y_pred.dtype, np.integer),
+        f"predict must return integer class labels, got dtype {y_pred.dtype}",
+    )
+    t.equal("y_pred", y_pred, np.argmax(X @ W, axis=1))
+
+
+def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4) -> None:
+    """``values``: results, best_val, best_<kind>, X_val, y_val, as the notebook passes them."""
+    if t.mode == "record":
+        return  # judged from the notebook's values; there is nothing to record
+    missing = [name for name, value in values.items() if value is None]
+    if missing:
+        wanted = ", ".join(f"{name}={name}" for name in missing)
+        raise TypeError(f"pass the search's values to the check: check(..., {wanted})")
+    results, best_val, best_model, X_val, y_val = values.values()
+    ok_format = isinstance(results, dict) and all(
+        isinstance(key, tuple) and len(key) == 2 and len(np.atleast_1d(value)) == 2
+        for key, value in results.items()
+    )
+    t.true(
+        "results format",
+        ok_format,
+        "results must map (learning_rate, reg) tuples to (train_accuracy, val_accuracy) tuples",
+    )
+    if not ok_format:
+        return
+    t.true(
+        "enough combinations",
+        len({k[0] for k in results}) >= 2
+        and len({k[1] for k in results}) >= 2
+        and len(results) >= min_combinations,
+        f"search at least 2 learning rates x 2 regularisation strengths "
+        f"(got {len(results)} combinations)",
+    )
+    accs = np.array([[float(a) for a in v] for v in results.values()])  # (K, 2)
+    t.true(
+        "accuracies are fractions",
+        bool(np.all((accs >= 0) & (accs <= 1))),
+        "accuracies must be fractions in [0, 1], e.g. np.mean(y_pred == y)",
+    )
+    t.true(
+        "best_val is the best",
+        np.isclose(float(best_val), accs[:, 1].max()),
+        f"best_val = {float(best_val):.4f} but the best validation accuracy in results is "
+        f"{accs[:, 1].max():.4f}",
+    )
+    val_acc = float(np.mean(best_model.predict(X_val) == y_val))
+    t.true(
+        "best model",
+        np.isclose(val_acc, float(best_val)),
+        f"the best model's validation accuracy is {val_acc:.4f}, not best_val = "
+        f"{float(best_val):.4f}; keep the classifier that reached best_val",
+    )
+    goal = MIN_VAL_ACCURACY[kind]["fast" if config.FAST else "full"]
+    t.true(
+        f"validation accuracy >= {goal:.2f}",
+        val_acc >= goal,
+        f"the best validation accuracy is {val_acc:.4f}; tune further to reach {goal:.2f} "
+        f"(try other learning rates and regularisation strengths, or more iterations)",
+    )
+
+
+@exercise("svm_tuning", "the hyper-parameter search cell (svm-tuning) of notebooks/02_svm.ipynb")
+def check_svm_tuning(
+    t: Checker, results=None, best_val=None, best_svm=None, X_val=None, y_val=None
+) -> None:
+    values = dict(results=results, best_val=best_val, best_svm=best_svm, X_val=X_val, y_val=y_val)
+    _check_tuning(t, "svm", values)
+
+
+@exercise(
+    "softmax_tuning",
+    "the hyper-parameter search cell (softmax-tuning) of notebooks/03_softmax.ipynb",
+)
+def check_softmax_tuning(
+    t: Checker, results=None, best_val=None, best_softmax=None, X_val=None, y_val=None
+) -> None:
+    values = dict(
+        results=results, best_val=best_val, best_softmax=best_softmax, X_val=X_val, y_val=y_val
+    )
+    _check_tuning(t, "softmax", values)
