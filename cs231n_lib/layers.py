@@ -255,3 +255,278 @@ def softmax_loss(x, y):
 
 
 # ---- Convolution and pooling (naive reference versions) ----
+
+
+def conv_output_size(size, filter_size, stride, pad=0, *, what="conv output width"):
+    """Output size of a sliding window: ``(size + 2*pad - filter_size)/stride + 1``.
+
+    Raises instead of rounding down when the windows do not fit the padded input a whole
+    number of times. Frameworks usually floor (PyTorch's ``conv2d`` returns
+    ``floor((size + 2*pad - filter_size)/stride) + 1``), which silently drops the last rows
+    or columns of pixels that no window reaches. In a course that is a hidden bug: whoever
+    asks for stride 3 on a 7×7 input with a 3×3 filter should learn that the windows do not
+    fit, not get a 2×2 output that never looked at the right border.
+
+    Parameters
+    ----------
+    size : int
+        Input height or width (H or W).
+    filter_size : int
+        Window height or width (HH or WW, pool_height or pool_width).
+    stride : int
+        Step between two windows, >= 1.
+    pad : int
+        Zeros added on each side, >= 0.
+    what : str
+        Name used in the error message, e.g. ``"conv output height"``.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If the windows do not fit a whole number of times; the message shows the formula
+        with the numbers and settings that would fit.
+    """
+    size, filter_size, stride, pad = int(size), int(filter_size), int(stride), int(pad)
+    if stride < 1 or pad < 0 or filter_size < 1:
+        raise ValueError(
+            f"{what}: need filter size >= 1, stride >= 1 and pad >= 0, got filter size "
+            f"{filter_size}, stride {stride}, pad {pad}"
+        )
+    span = size + 2 * pad - filter_size  # how far the window travels
+    formula = f"({size} + 2*{pad} - {filter_size})/{stride} + 1"
+    if span < 0:
+        raise ValueError(
+            f"{what} {formula} = {span / stride + 1:.2f}: the window ({filter_size}) is larger "
+            f"than the padded input ({size} + 2*{pad} = {size + 2 * pad}); use a smaller "
+            f"filter or more padding"
+        )
+    if span % stride:
+        raise ValueError(
+            f"{what} {formula} = {span / stride + 1:.2f} is not an integer; choose stride/pad "
+            f"so that it divides: {size} + 2*{pad} - {filter_size} = {span} must be a multiple "
+            f"of the stride{_fitting_settings(size, filter_size, stride, pad)}"
+        )
+    return span // stride + 1
+
+
+def _fitting_settings(size, filter_size, stride, pad):
+    """Suggest strides (same pad) and a pad (same stride) for which the windows fit."""
+    span = size + 2 * pad - filter_size
+    strides = [s for s in range(1, span + 1) if span % s == 0][:3]
+    names = [str(s) for s in strides]
+    listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    hints = [f"stride {listed} with pad {pad}"] if strides else []
+    for p in range(pad + 1, pad + stride + 1):
+        if (size + 2 * p - filter_size) % stride == 0:
+            out = (size + 2 * p - filter_size) // stride + 1
+            hints.append(f"pad {p} with stride {stride} (output {out})")
+            break
+    return f", e.g. {'; or '.join(hints)}" if hints else ""
+
+
+def _pad_hw(x, pad):
+    """Zero-pad the two spatial axes of x (N, C, H, W) -> (N, C, H + 2*pad, W + 2*pad)."""
+    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+
+
+def conv_forward_naive(x, w, b, conv_param):
+    """Forward pass of a convolutional layer, with explicit loops.
+
+    Each of the F filters spans the full depth C of the input. It slides over the zero-padded
+    input with step ``stride``; at output position (i, j) the filter's dot product with the
+    window under it, plus the filter's bias, is one number:
+
+        out[n, f, i, j] = sum_{c, a, b'} xpad[n, c, i*S + a, j*S + b'] * w[f, c, a, b'] + b[f]
+
+    with H_out = (H + 2*pad - HH)/stride + 1 and W_out = (W + 2*pad - WW)/stride + 1.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input minibatch.
+    w : ndarray, shape (F, C, HH, WW)
+        Filters; HH and WW may differ (non-square filters).
+    b : ndarray, shape (F,)
+        One bias per filter.
+    conv_param : dict
+        ``'stride'``: step between windows, in both directions; ``'pad'``: zeros added on each
+        side of H and W.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(x, w, b, conv_param)`` for :func:`conv_backward_naive`.
+
+    Raises
+    ------
+    ValueError
+        If H_out or W_out is not an integer (see :func:`conv_output_size`).
+    """
+    N, C, H, W = x.shape
+    F, C_w, HH, WW = w.shape
+    if C_w != C:
+        raise ValueError(
+            f"filters have depth {C_w} but the input has depth {C}: filters always extend the "
+            f"full depth of the input, so w must have shape (F, {C}, HH, WW)"
+        )
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
+    W_out = conv_output_size(W, WW, stride, pad, what="conv output width")
+    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
+    # TODO: zero-pad x (np.pad, without modifying x), then loop over examples n, filters f and
+    # output positions (i, j): out[n, f, i, j] is the sum of the window under the filter times
+    # the filter, plus the bias b[f]. The window starts at row i*stride and column j*stride.
+    ### BEGIN SOLUTION
+    xpad = _pad_hw(x, pad)  # (N, C, H + 2*pad, W + 2*pad)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    hs, ws = i * stride, j * stride
+                    window = xpad[n, :, hs : hs + HH, ws : ws + WW]  # (C, HH, WW)
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    ### END SOLUTION
+    cache = (x, w, b, conv_param)
+    return out, cache
+
+
+def conv_backward_naive(dout, cache):
+    """Backward pass of a convolutional layer, with explicit loops.
+
+    Every output out[n, f, i, j] used one window of the padded input and the whole filter
+    w[f], so its upstream gradient flows back to both:
+
+        dxpad[n, :, window(i, j)] += w[f] * dout[n, f, i, j]
+        dw[f]                     += xpad[n, :, window(i, j)] * dout[n, f, i, j]
+        db[f]                     += dout[n, f, i, j]
+
+    and dx is dxpad without its padding.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        ``(x, w, b, conv_param)`` from :func:`conv_forward_naive`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+    """
+    x, w, b, conv_param = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, H_out, W_out = dout.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    dx, dw, db = None, None, None
+    # TODO: loop over n, f, i, j as in the forward pass; add each output's contribution to
+    # the gradient of the padded input, to dw[f] and to db[f]. Return dx without the padding.
+    ### BEGIN SOLUTION
+    xpad = _pad_hw(x, pad)  # (N, C, H + 2*pad, W + 2*pad)
+    dxpad = np.zeros_like(xpad, dtype=np.result_type(x, w, dout))
+    dw = np.zeros_like(w, dtype=np.result_type(x, w, dout))  # (F, C, HH, WW)
+    db = np.zeros_like(b, dtype=np.result_type(b, dout))  # (F,)
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    hs, ws = i * stride, j * stride
+                    g = dout[n, f, i, j]
+                    dxpad[n, :, hs : hs + HH, ws : ws + WW] += w[f] * g
+                    dw[f] += xpad[n, :, hs : hs + HH, ws : ws + WW] * g
+                    db[f] += g
+    dx = dxpad[:, :, pad : pad + H, pad : pad + W]  # (N, C, H, W)
+    ### END SOLUTION
+    return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    """Forward pass of a max-pooling layer, with explicit loops.
+
+    Each depth slice is pooled on its own: out[n, c, i, j] is the largest value of x[n, c] in
+    the pool_height × pool_width window that starts at row i*stride and column j*stride. There
+    are no parameters, the depth C is unchanged, and H_out = (H - pool_height)/stride + 1,
+    W_out = (W - pool_width)/stride + 1 (no padding).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    pool_param : dict
+        ``'pool_height'``, ``'pool_width'``, ``'stride'``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H_out, W_out)
+    cache : tuple
+        ``(x, pool_param)`` for :func:`max_pool_backward_naive`.
+
+    Raises
+    ------
+    ValueError
+        If H_out or W_out is not an integer.
+    """
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    H_out = conv_output_size(H, ph, stride, 0, what="pool output height")
+    W_out = conv_output_size(W, pw, stride, 0, what="pool output width")
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    # TODO: loop over n, c and output positions (i, j); out[n, c, i, j] is the maximum of the
+    # window of x[n, c] that starts at row i*stride and column j*stride.
+    ### BEGIN SOLUTION
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    hs, ws = i * stride, j * stride
+                    out[n, c, i, j] = np.max(x[n, c, hs : hs + ph, ws : ws + pw])
+    ### END SOLUTION
+    cache = (x, pool_param)
+    return out, cache
+
+
+def max_pool_backward_naive(dout, cache):
+    """Backward pass of a max-pooling layer, with explicit loops.
+
+    The max passes its upstream gradient to the input it selected and nothing to the others.
+    When several entries of a window tie for the maximum (all zeros after a ReLU, say), the
+    first one in row-major order gets the gradient, as ``np.argmax`` picks it; the fast
+    version does the same, so the two agree exactly.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H_out, W_out)
+        Upstream gradient.
+    cache : tuple
+        ``(x, pool_param)`` from :func:`max_pool_forward_naive`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    x, pool_param = cache
+    N, C, H, W = x.shape
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    _, _, H_out, W_out = dout.shape
+    dx = None
+    # TODO: loop over n, c, i, j; find where the maximum of the window is (np.argmax and
+    # np.unravel_index) and add dout[n, c, i, j] to dx at that position (the first maximum
+    # if several entries tie).
+    ### BEGIN SOLUTION
+    dx = np.zeros(x.shape, dtype=np.result_type(x, dout))  # (N, C, H, W)
+    for n in range(N):
+        for c in range(C):
+            for i in range(H_out):
+                for j in range(W_out):
+                    hs, ws = i * stride, j * stride
+                    window = x[n, c, hs : hs + ph, ws : ws + pw]  # (ph, pw)
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, hs + a, ws + b] += dout[n, c, i, j]
+    ### END SOLUTION
+    return dx
