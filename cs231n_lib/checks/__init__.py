@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import pkgutil
+import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,7 +142,7 @@ class Checker:
         if problem:
             self.problems.append(problem)
         else:
-            self.passed.append(key if exact else f"{key} (rel error < {rtol:.0e})")
+            self.passed.append(key if exact else f"{key}: rel error < {rtol:.0e}")
 
 
 def _as_array(key: str, value) -> np.ndarray:
@@ -278,6 +280,19 @@ def check(name: str, **values) -> None:
     print(f"{name}: OK ({'; '.join(t.passed) or 'all checks pass'})")
 
 
+def _write_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like ``np.savez``, but with fixed zip timestamps, so equal values give equal bytes."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        for key in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
+    tmp.replace(path)
+
+
 def record_goldens(names: list[str] | None = None) -> list[Path]:
     """Run the solution's checks in record mode and write their golden files (instructor)."""
     written = []
@@ -286,9 +301,7 @@ def record_goldens(names: list[str] | None = None) -> list[Path]:
         t = run(name, mode="record", seed=0)
         path = _golden_path(name)
         if t.recorded:
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **t.recorded)
-            tmp.replace(path)
+            _write_npz_deterministic(path, t.recorded)
             written.append(path)
         elif path.exists():
             path.unlink()

@@ -1,0 +1,236 @@
+"""The student release: stubs in place of every solution, nothing leaked, a true round trip."""
+
+from __future__ import annotations
+
+import ast
+import filecmp
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cs231n_lib.course import markers
+from cs231n_lib.course.release import build_release, read_notebook, released_files
+from cs231n_lib.course.solutions import fill_regions, solution_regions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rel") / "student"
+    build_release(REPO, out)
+    return out
+
+
+def _text_files(root: Path):
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".ipynb", ".md", ".toml", ".txt", ".cfg"):
+            yield path
+
+
+def test_release_is_byte_identical_when_rebuilt(release, tmp_path):
+    again = tmp_path / "again"
+    build_release(REPO, again)
+    cmp = filecmp.dircmp(release, again)
+    files = [p.relative_to(release) for p in release.rglob("*") if p.is_file()]
+    assert files
+    for rel in files:
+        assert (release / rel).read_bytes() == (again / rel).read_bytes(), rel
+    assert not cmp.left_only and not cmp.right_only
+
+
+def test_no_marker_reaches_the_release(release):
+    for path in _text_files(release):
+        text = path.read_text(encoding="utf-8")
+        assert not markers.has_any_marker(text), f"solution marker left in {path}"
+
+
+def test_no_solution_line_reaches_the_release(release):
+    """Every line written only inside solution regions is absent from the released file."""
+    checked = 0
+    for key, bodies in solution_regions(REPO).items():
+        rel = key.partition("::")[0]
+        source = (REPO / rel).read_text(encoding="utf-8")
+        released = (release / rel).read_text(encoding="utf-8")
+        if rel.endswith(".ipynb"):
+            source = "\n".join(c.source for c in read_notebook(REPO / rel).cells)
+            released = "\n".join(c.source for c in read_notebook(release / rel).cells)
+        solution_lines = {line.strip() for r in bodies.values() for line in r.body}
+        outside = {line.strip() for line in markers.keep_solutions(source.splitlines())} - {
+            line.strip() for r in bodies.values() for line in r.body
+        }
+        secret = {s for s in solution_lines - outside if len(s) > 3 and not s.startswith("#")}
+        leaked = [s for s in secret if s in {line.strip() for line in released.splitlines()}]
+        assert not leaked, f"{key}: solution lines in the release: {leaked[:3]}"
+        checked += len(secret)
+    assert checked > 20, "expected to check many solution lines"
+
+
+def test_instructor_only_files_are_left_out(release):
+    rels = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
+    assert not any(r.startswith(("tests/", "benchmarks/", "cs231n_lib/course/")) for r in rels)
+    assert "CONTRIBUTING.md" not in rels
+    assert "cs231n-course" not in (release / "pyproject.toml").read_text()
+    assert "datasets/cifar10-jpeg75.tar.gz" in rels
+    assert set(rels) == set(released_files(REPO))
+
+
+def test_every_stub_compiles_and_raises_the_actionable_message(release):
+    stubs = 0
+    for path in sorted((release / "cs231n_lib").rglob("*.py")):
+        rel = path.relative_to(release).as_posix()
+        text = path.read_text(encoding="utf-8")
+        compile(text, rel, "exec")
+        lines = text.splitlines()
+        for name, region in markers.read_student_regions(lines, rel).items():
+            (stmt,) = [line for line in region.body if line.strip()]
+            node = ast.parse(stmt.strip()).body[0]
+            assert isinstance(node, ast.Raise), f"{rel}:{name}: stub is not a raise"
+            with pytest.raises(NotImplementedError) as err:
+                exec(compile(stmt.strip(), rel, "exec"), {})
+            message = str(err.value)
+            assert message == markers.stub_message(name, rel)
+            assert message.startswith(f"{name}: implement this in cs231n_lib/")
+            assert message.endswith("(see the TODO above)")
+            stubs += 1
+    assert stubs >= 5
+
+
+def test_notebooks_released_without_outputs_and_with_answer_placeholders(release):
+    for path in sorted((release / "notebooks").glob("*.ipynb")):
+        nb = read_notebook(path)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None
+            if cell.cell_type == "markdown" and "STUDENT REGION" in cell.source:
+                assert markers.MARKDOWN_ANSWER_STUB in cell.source
+
+
+def test_release_refuses_to_overwrite(release):
+    with pytest.raises(FileExistsError, match="--force"):
+        build_release(REPO, release)
+
+
+def test_release_cli(tmp_path):
+    out = tmp_path / "cli"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cs231n_lib.course", "release", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "student regions" in proc.stdout and (out / "notebooks" / "01_knn.ipynb").exists()
+
+
+def test_malformed_marker_stops_the_release_with_file_and_line(tmp_path):
+    src = tmp_path / "src"
+    (src / "cs231n_lib").mkdir(parents=True)
+    (src / "cs231n_lib" / "bad.py").write_text(
+        "def f():\n    ### BEGIN SOLUTION\n    return 1\n", encoding="utf-8"
+    )
+    with pytest.raises(markers.MarkerError, match=r"cs231n_lib/bad.py:2: .* never closed"):
+        build_release(src, tmp_path / "out")
+    assert not (tmp_path / "out").exists(), "a failed release must leave nothing behind"
+
+
+# -- the round trip through nbval ----------------------------------------------------------
+
+
+def run_nbval(notebook: Path, library_root: Path, *, lax: bool, tmp: Path) -> dict[int, str]:
+    """Run nbval on one notebook importing cs231n_lib from ``library_root``.
+
+    Returns {code-cell index: failure message} for the cells that failed.
+    """
+    report = tmp / f"{notebook.stem}-{'lax' if lax else 'strict'}.xml"
+    env = dict(os.environ, PYTHONPATH=str(library_root), CS231N_FAST="1")
+    env["CS231N_DATA_DIR"] = str(REPO / "datasets")  # reuse the decoded cache
+    args = [
+        sys.executable, "-m", "pytest", str(notebook), "-p", "no:cacheprovider",
+        "-o", "addopts=", "--nbval-current-env", f"--junitxml={report}", "-q",
+        "--nbval-lax" if lax else "--nbval",
+        "--nbval-sanitize-with", str(REPO / "tests" / "sanitize.cfg"),
+        "--rootdir", str(notebook.parent), "-c", os.devnull,
+    ]  # fmt: skip
+    subprocess.run(args, env=env, cwd=notebook.parent, capture_output=True, check=False)
+    failed = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            index = int(case.get("name").rsplit("Cell ", 1)[1])
+            failed[index] = (problem.get("message") or "") + (problem.text or "")
+    assert list(ET.parse(report).getroot().iter("testcase")), f"nbval ran nothing: {report}"
+    return failed
+
+
+def expected_failures(nb: nbformat.NotebookNode, unimplemented: set[str]) -> set[int]:
+    """Code cells that must fail when the exercises in ``unimplemented`` have stubs."""
+    expected, index = set(), 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        needs = set(cell.metadata.get("cs231n", {}).get("needs", []))
+        if grade_id in unimplemented or needs & unimplemented or cell.id in unimplemented:
+            expected.add(index)
+        index += 1
+    return expected
+
+
+KNN = "notebooks/01_knn.ipynb"
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_released_knn_fails_exactly_at_unimplemented_exercises(release, tmp_path):
+    nb = read_notebook(release / KNN)
+    everything = {n for bodies in solution_regions(REPO).values() for n in bodies}
+    knn_exercises = {
+        c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata
+    } | {c.id for c in nb.cells if "STUDENT REGION" in c.source and c.cell_type == "code"}
+    failed = run_nbval(release / KNN, release, lax=True, tmp=tmp_path)
+    assert set(failed) == expected_failures(nb, knn_exercises)
+    graded = {i for i in failed if i in expected_failures(nb, knn_exercises)}
+    assert graded and all("NotImplementedError" in failed[i] or "Error" in failed[i] for i in failed)
+    # The first failing check cell names the function and the file to edit.
+    first = failed[min(failed)]
+    assert "implement this in" in first, first
+    assert everything  # solutions exist to splice back (next test)
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_partial_submission_fails_only_where_unfinished(release, tmp_path):
+    student = tmp_path / "student"
+    build_release(REPO, student)
+    done = {"KNearestNeighbor.compute_distances_two_loops", "KNearestNeighbor.predict_labels"}
+    filled = fill_regions(student, solution_regions(REPO), only=done)
+    assert set(filled) == done
+    nb = read_notebook(student / KNN)
+    unfinished = {
+        "compute_distances_one_loop", "compute_distances_no_loops", "knn_cross_validation",
+        "knn_best_k",
+    }  # fmt: skip
+    failed = run_nbval(student / KNN, student, lax=True, tmp=tmp_path)
+    assert set(failed) == expected_failures(nb, unfinished)
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_splicing_the_solutions_back_passes_nbval(tmp_path):
+    student = tmp_path / "student"
+    build_release(REPO, student)
+    filled = fill_regions(student, solution_regions(REPO))
+    assert len(filled) >= 7
+    # Released notebook with the solutions spliced in: runs clean.
+    assert run_nbval(student / KNN, student, lax=True, tmp=tmp_path) == {}
+    # The instructor's notebook, strictly compared with its stored outputs, on the spliced
+    # library: the spliced code reproduces the reference outputs exactly.
+    assert run_nbval(REPO / KNN, student, lax=False, tmp=tmp_path) == {}
