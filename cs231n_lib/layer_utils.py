@@ -62,3 +62,101 @@ def affine_relu_backward(dout, cache):
 
 
 # ---- Convolutional sandwich layers ----
+
+from cs231n_lib.fast_layers import (  # noqa: E402  (imports for this section)
+    conv_backward_fast,
+    conv_forward_fast,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+)
+
+# These use the fast im2col layers (cs231n_lib.fast_layers), which the tests hold equal to the
+# naive ones students write; they are support code, as in CS231n.
+
+
+def conv_relu_forward(x, w, b, conv_param):
+    """A convolution followed by a ReLU.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, HH, WW)
+    b : ndarray, shape (F,)
+    conv_param : dict
+        ``'stride'`` and ``'pad'``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(conv_cache, relu_cache)``.
+    """
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
+    out, relu_cache = relu_forward(a)
+    return out, (conv_cache, relu_cache)
+
+
+def conv_relu_backward(dout, cache):
+    """Backward pass of :func:`conv_relu_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(conv_cache, relu_cache)``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+    """
+    conv_cache, relu_cache = cache
+    da = relu_backward(dout, relu_cache)  # (N, F, H_out, W_out)
+    return conv_backward_fast(da, conv_cache)
+
+
+def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """A convolution, a ReLU and a max pool.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, HH, WW)
+    b : ndarray, shape (F,)
+    conv_param : dict
+        ``'stride'`` and ``'pad'``.
+    pool_param : dict
+        ``'pool_height'``, ``'pool_width'`` and ``'stride'``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_pool, W_pool)
+    cache : tuple
+        ``(conv_cache, relu_cache, pool_cache)``.
+    """
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
+    s, relu_cache = relu_forward(a)  # (N, F, H_out, W_out)
+    out, pool_cache = max_pool_forward_fast(s, pool_param)  # (N, F, H_pool, W_pool)
+    return out, (conv_cache, relu_cache, pool_cache)
+
+
+def conv_relu_pool_backward(dout, cache):
+    """Backward pass of :func:`conv_relu_pool_forward`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_pool, W_pool)
+    cache : tuple
+        ``(conv_cache, relu_cache, pool_cache)``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+    """
+    conv_cache, relu_cache, pool_cache = cache
+    ds = max_pool_backward_fast(dout, pool_cache)  # (N, F, H_out, W_out)
+    da = relu_backward(ds, relu_cache)  # (N, F, H_out, W_out)
+    return conv_backward_fast(da, conv_cache)
