@@ -1,0 +1,288 @@
+"""Self-checks of assignment 4 (two-layer net): layers, losses, update rules, TwoLayerNet.
+
+Every case is drawn from ``t.rng``. Backward checks build the documented cache themselves
+(``(x, w, b)`` for affine, ``x`` for relu, ``out`` for sigmoid), so a wrong forward pass never
+makes a right backward pass fail. Every check also verifies that no input was modified in
+place.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from cs231n_lib import config, layer_utils, layers, optim
+from cs231n_lib.checks import CheckFailed, exercise
+from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
+
+LAYERS = "cs231n_lib/layers.py"
+
+
+def _frozen(arrays: dict):
+    """Copies of ``arrays`` to compare with after the call (see :func:`_unchanged`)."""
+    return {k: np.array(v, copy=True) for k, v in arrays.items()}
+
+
+def _unchanged(t, fn: str, arrays: dict, before: dict, key: str = "inputs unchanged") -> None:
+    changed = [name for name, value in arrays.items() if not np.array_equal(value, before[name])]
+    t.true(
+        key,
+        not changed,
+        f"{fn} modified {', '.join(changed)} in place; compute into a new array instead "
+        f"(e.g. np.where(...) or out = a * b, not a *= b or a[mask] = 0)",
+    )
+
+
+# ---- layers ---------------------------------------------------------------------------------
+
+
+@exercise("affine_forward", f"affine_forward in {LAYERS}")
+def _affine_forward(t):
+    x = t.rng.standard_normal((3, 2, 4))  # (N, d1, d2), D = 8
+    w = t.rng.standard_normal((8, 5))  # (D, M)
+    b = t.rng.standard_normal(5)  # (M,)
+    inputs = {"x": x, "w": w, "b": b}
+    before = _frozen(inputs)
+    out, _ = t.call(layers.affine_forward, x, w, b)
+    t.close("out", out)
+    _unchanged(t, "affine_forward", inputs, before)
+
+
+@exercise("affine_backward", f"affine_backward in {LAYERS}")
+def _affine_backward(t):
+    x = t.rng.standard_normal((4, 3, 2))  # (N, d1, d2), D = 6
+    w = t.rng.standard_normal((6, 5))  # (D, M)
+    b = t.rng.standard_normal(5)  # (M,)
+    dout = t.rng.standard_normal((4, 5))  # (N, M)
+    inputs = {"dout": dout, "x": x, "w": w, "b": b}
+    before = _frozen(inputs)
+    dx, dw, db = t.call(layers.affine_backward, dout, (x, w, b))
+    t.close("dx", dx)
+    t.close("dw", dw)
+    t.close("db", db)
+    _unchanged(t, "affine_backward", inputs, before)
+
+
+@exercise("relu_forward", f"relu_forward in {LAYERS}")
+def _relu_forward(t):
+    x = t.rng.standard_normal((4, 6))
+    before = _frozen({"x": x})
+    out, _ = t.call(layers.relu_forward, x)
+    t.close("out", out)
+    _unchanged(t, "relu_forward", {"x": x}, before)
+
+
+@exercise("relu_backward", f"relu_backward in {LAYERS}")
+def _relu_backward(t):
+    x = t.rng.standard_normal((5, 4))
+    dout = t.rng.standard_normal((5, 4))
+    inputs = {"dout": dout, "x": x}
+    before = _frozen(inputs)
+    dx = t.call(layers.relu_backward, dout, x)
+    t.close("dx", dx)
+    _unchanged(t, "relu_backward", inputs, before)
+
+
+@exercise("sigmoid_forward", f"sigmoid_forward in {LAYERS}")
+def _sigmoid_forward(t):
+    x = t.rng.standard_normal((4, 5)) * 3
+    before = _frozen({"x": x})
+    out, _ = t.call(layers.sigmoid_forward, x)
+    t.close("out", out)
+    _unchanged(t, "sigmoid_forward", {"x": x}, before)
+    big = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out_big, _ = t.call(layers.sigmoid_forward, big)
+    t.close("out for large |x|", out_big, np.array([0.0, 1.9287498479639178e-22, 0.5, 1, 1]))
+    t.true(
+        "no overflow for large |x|",
+        not any(issubclass(w.category, RuntimeWarning) for w in caught),
+        "sigmoid_forward warned (overflow in exp?) for x = -1000; use exp(-|x|), which is "
+        "never larger than 1, and pick the formula by the sign of x",
+    )
+
+
+@exercise("sigmoid_backward", f"sigmoid_backward in {LAYERS}")
+def _sigmoid_backward(t):
+    out = t.rng.uniform(0.01, 0.99, size=(3, 5))  # a sigmoid output
+    dout = t.rng.standard_normal((3, 5))
+    inputs = {"dout": dout, "out": out}
+    before = _frozen(inputs)
+    dx = t.call(layers.sigmoid_backward, dout, out)
+    t.close("dx", dx)
+    _unchanged(t, "sigmoid_backward", inputs, before)
+
+
+def _scores_labels(t, N=6, C=4):
+    x = t.rng.standard_normal((N, C)) * 2  # (N, C)
+    y = t.rng.integers(C, size=N)  # (N,)
+    return x, y
+
+
+@exercise("svm_loss", f"svm_loss in {LAYERS}")
+def _svm_loss(t):
+    x, y = _scores_labels(t)
+    inputs = {"x": x, "y": y}
+    before = _frozen(inputs)
+    loss, dx = t.call(layers.svm_loss, x, y)
+    t.close("loss", loss)
+    t.close("dx", dx)
+    _unchanged(t, "svm_loss", inputs, before)
+
+
+@exercise("softmax_loss", f"softmax_loss in {LAYERS}")
+def _softmax_loss(t):
+    x, y = _scores_labels(t)
+    inputs = {"x": x, "y": y}
+    before = _frozen(inputs)
+    loss, dx = t.call(layers.softmax_loss, x, y)
+    t.close("loss", loss)
+    t.close("dx", dx)
+    _unchanged(t, "softmax_loss", inputs, before)
+    # Scores of size 1e4: exp overflows unless each row is shifted by its maximum first.
+    big = np.array([[1e4, -1e4, 0.0], [0.0, 1e4, 1e4]])
+    with warnings.catch_warnings(record=True), np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        loss_big, dx_big = t.call(layers.softmax_loss, big, np.array([1, 2]))
+    t.close("loss for scores of 1e4", loss_big, 0.5 * (2e4 + np.log(2)), rtol=1e-9)
+    t.close(
+        "dx for scores of 1e4",
+        dx_big,
+        np.array([[0.5, -0.5, 0.0], [0.0, 0.25, -0.25]]),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+
+
+@exercise(
+    "affine_relu", "affine_relu_forward and affine_relu_backward in cs231n_lib/layer_utils.py"
+)
+def _affine_relu(t):
+    x = t.rng.standard_normal((3, 2, 3))  # (N, d1, d2), D = 6
+    w = t.rng.standard_normal((6, 7))  # (D, M)
+    b = t.rng.standard_normal(7)  # (M,)
+    dout = t.rng.standard_normal((3, 7))  # (N, M)
+    inputs = {"dout": dout, "x": x, "w": w, "b": b}
+    before = _frozen(inputs)
+    out, cache = t.call(layer_utils.affine_relu_forward, x, w, b)
+    t.close("out", out)
+    dx, dw, db = t.call(layer_utils.affine_relu_backward, dout, cache)
+    t.close("dx", dx)
+    t.close("dw", dw)
+    t.close("db", db)
+    _unchanged(t, "affine_relu_forward/backward", inputs, before)
+
+
+# ---- update rules ---------------------------------------------------------------------------
+
+
+def _run_rule(t, name, rule, state_keys, hyper):
+    """Two steps of ``rule`` from a random state; checks weights and state after each."""
+    w = t.rng.standard_normal((3, 4))
+    config = dict(hyper)
+    for key in state_keys:
+        config[key] = t.rng.uniform(0.1, 1.0, size=(3, 4))
+    for step in (1, 2):
+        dw = t.rng.standard_normal((3, 4))
+        inputs = {"w": w, "dw": dw, **{k: config[k] for k in state_keys}}
+        before = _frozen(inputs)
+        next_w, new_config = t.call(rule, w, dw, config)
+        if not isinstance(new_config, dict):
+            raise CheckFailed(f"{name} must return (next_w, config); got {type(new_config)}")
+        t.close(f"next_w after step {step}", next_w)
+        for key in state_keys:
+            t.close(f"config[{key!r}] after step {step}", new_config.get(key))
+        _unchanged(t, name, inputs, before, key=f"inputs unchanged (step {step})")
+        w, config = next_w, new_config
+
+
+@exercise("sgd_momentum", "sgd_momentum in cs231n_lib/optim.py")
+def _sgd_momentum(t):
+    _run_rule(t, "sgd_momentum", optim.sgd_momentum, ("velocity",), {"learning_rate": 0.05})
+
+
+@exercise("rmsprop", "rmsprop in cs231n_lib/optim.py")
+def _rmsprop(t):
+    _run_rule(t, "rmsprop", optim.rmsprop, ("cache",), {"learning_rate": 0.02})
+
+
+@exercise("adam", "adam in cs231n_lib/optim.py")
+def _adam(t):
+    _run_rule(t, "adam", optim.adam, ("m", "v"), {"learning_rate": 0.01, "t": 3})
+    # From a fresh config the first step must use t = 1 and move each weight by about
+    # learning_rate (the bias-corrected m_hat / sqrt(v_hat) is +-1 on step 1).
+    w = t.rng.standard_normal(4)
+    dw = t.rng.standard_normal(4)
+    next_w, config1 = t.call(optim.adam, w, dw, {"learning_rate": 0.1})
+    t.equal("t after the first step", config1.get("t"), 1)
+    t.close("first step from zeros", next_w, w - 0.1 * np.sign(dw), rtol=1e-6)
+
+
+# ---- the network ----------------------------------------------------------------------------
+
+
+@exercise(
+    "two_layer_net",
+    "TwoLayerNet.__init__ and TwoLayerNet.loss in cs231n_lib/classifiers/two_layer_net.py",
+)
+def _two_layer_net(t):
+    D, H, C, N = 40, 50, 6, 5
+    std = 0.02
+    model = t.call(TwoLayerNet, input_dim=D, hidden_dim=H, num_classes=C, weight_scale=std)
+    shapes = {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}
+    got = {name: np.shape(model.params.get(name)) for name in shapes}
+    t.true(
+        "params shapes",
+        got == shapes,
+        f"params should hold arrays of shapes {shapes}, but they have shapes {got}",
+    )
+    if t.problems:
+        return
+    for name in ("b1", "b2"):
+        t.true(f"{name} is zero", not np.any(model.params[name]), f"{name} should start at 0")
+    for name in ("W1", "W2"):
+        s = float(np.std(model.params[name]))
+        t.true(
+            f"{name} std close to weight_scale",
+            0.8 * std < s < 1.2 * std,
+            f"{name} has standard deviation {s:.3g}; it should be about weight_scale = {std}",
+        )
+    # Scores, loss and gradients on parameters from t.rng (independent of the initialisation).
+    model.params = {
+        name: t.rng.standard_normal(shape) * (0.3 if name.startswith("W") else 0.1)
+        for name, shape in shapes.items()
+    }
+    X = t.rng.standard_normal((N, 5, 8))  # (N, d1, d2), D = 40
+    y = t.rng.integers(C, size=N)
+    scores = t.call(model.loss, X)
+    t.close("scores", scores)
+    loss, _ = t.call(model.loss, X, y)
+    t.close("loss with reg = 0", loss)
+    model.reg = 0.7
+    loss, grads = t.call(model.loss, X, y)
+    t.close("loss with reg = 0.7", loss)
+    for name in shapes:
+        t.close(f"grads[{name!r}] with reg = 0.7", grads.get(name))
+
+
+@exercise("two_layer_net_tuning", "the hyper-parameter tuning cell of 04_two_layer_net.ipynb")
+def _two_layer_net_tuning(t, best_net=None, X_val=None, y_val=None):
+    if best_net is None or X_val is None or y_val is None:
+        raise CheckFailed(
+            'call it as check("two_layer_net_tuning", best_net=best_net, '
+            'X_val=data["X_val"], y_val=data["y_val"])'
+        )
+    scores = np.concatenate(
+        [best_net.loss(X_val[i : i + 500]) for i in range(0, len(X_val), 500)]
+    )  # (N_val, C)
+    acc = float(np.mean(np.argmax(scores, axis=1) == y_val))
+    # Fast mode trains on a few hundred images for a few seconds; the full data reaches 48%+.
+    goal = 0.25 if config.FAST else 0.48
+    t.true(
+        f"validation accuracy >= {goal:.0%}",
+        acc >= goal,
+        f"best_net reaches {acc:.1%} on the validation set; tune the hyper-parameters "
+        f"(learning rate, hidden size, regularisation, epochs) until it reaches {goal:.0%}",
+    )
