@@ -41,7 +41,10 @@ def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> n
         row, col = divmod(n, G)
         img = Xs[n].astype(np.float64)  # (H, W, C)
         low, high = img.min(), img.max()
-        scaled = ubound * (img - low) / (high - low) if high > low else np.zeros_like(img)
+        if high > low:
+            scaled = np.clip(ubound * (img - low) / (high - low), 0.0, ubound)
+        else:
+            scaled = np.zeros_like(img)
         y0, x0 = row * (H + padding), col * (W + padding)
         grid[y0 : y0 + H, x0 : x0 + W] = scaled
     return grid

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import io
 import pkgutil
 import zipfile
@@ -50,6 +51,11 @@ class Exercise:
     name: str
     where: str  # "KNearestNeighbor.compute_distances_two_loops in cs231n_lib/classifiers/knn.py"
     run: Callable[..., None]
+
+    @property
+    def needs_values(self) -> bool:
+        """True for checks of notebook results, called as ``check(name, var=var, ...)``."""
+        return len(inspect.signature(self.run).parameters) > 1
 
 
 _REGISTRY: dict[str, Exercise] = {}

@@ -167,12 +167,25 @@ def _function_names(lines: list[str], path: str, regions: list[SolutionRegion]) 
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 qualname = f"{prefix}{child.name}"
-                spans.append((child.body[0].lineno, child.end_lineno, qualname))
+                spans.append((child.lineno + 1, _extend(child), qualname))
                 visit(child, f"{qualname}.")
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{prefix}{child.name}.")
             else:
                 visit(child, prefix)
+
+    def _extend(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+        # The AST ends a function at its last statement; comment lines after it that are still
+        # indented under the def (a closing marker, say) belong to the body too.
+        last = fn.end_lineno
+        while last < len(lines):
+            nxt = lines[last]
+            if nxt.strip() and len(nxt) - len(nxt.lstrip()) <= fn.col_offset:
+                break
+            if nxt.strip() and not nxt.lstrip().startswith("#"):
+                break
+            last += 1
+        return last
 
     visit(tree, "")
     names = []
