@@ -90,6 +90,8 @@ def download(
         extracted = staging / "extracted"
         _extract(tgz, extracted, url=url)
         _check_layout(extracted / OFFICIAL_DIRNAME, url=url)
+        if md5.lower() == OFFICIAL_TGZ_MD5:  # the official tarball: its files must verify too
+            verify_official(extracted / OFFICIAL_DIRNAME)
         _move_into_place(extracted / OFFICIAL_DIRNAME, final, trash=staging / "previous")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -186,22 +186,22 @@ def _parse_member(member: tarfile.TarInfo, archive: EmbeddedArchive) -> tuple[st
 
 
 def _decode_jpeg(data: bytes, member: str, archive: EmbeddedArchive) -> np.ndarray:
-    """One JPEG file -> (32, 32, 3) uint8."""
+    """One JPEG file -> (32, 32, 3) uint8. The size is checked before the pixels are decoded."""
+    H, W, C = IMAGE_SHAPE
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            mode = image.mode
-            pixels = np.asarray(image)
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            if image.mode != "RGB" or image.size != (W, H):
+                raise DatasetError(
+                    f"{display_path(archive.path)}: member {member!r} has shape "
+                    f"{(image.height, image.width, len(image.getbands()))} (mode {image.mode}), "
+                    f"expected {IMAGE_SHAPE} (mode RGB). {archive.fix}"
+                )
+            return np.asarray(image)  # (32, 32, 3) uint8
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DatasetError(
             f"{display_path(archive.path)}: member {member!r} is not a readable JPEG "
             f"({type(e).__name__}: {e}). {archive.fix}"
         ) from e
-    if mode != "RGB" or pixels.shape != IMAGE_SHAPE:
-        raise DatasetError(
-            f"{display_path(archive.path)}: member {member!r} has shape {pixels.shape} "
-            f"(mode {mode}), expected {IMAGE_SHAPE} (mode RGB). {archive.fix}"
-        )
-    return pixels
 
 
 def _assemble(
