@@ -174,7 +174,7 @@ def grad_check_sparse(
     errors = np.empty(num_checks)
     for i in range(num_checks):
         ix = tuple(
-            int(rng.integers(m)) if rng is not None else int(np.random.randint(m))
+            int(rng.integers(m)) if rng is not None else int(np.random.randint(m))  # noqa: NPY002
             for m in x.shape
         )
         with _perturbed(x, ix, h):

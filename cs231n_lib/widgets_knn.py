@@ -87,7 +87,9 @@ class KNNExplorer:
         tally = ", ".join(f"{self.classes[c]} {v}" for c, v in enumerate(votes) if v)
         truth = self.classes[int(self.y_test[i])]
         verdict = "correct" if winner == self.y_test[i] else "wrong"
-        return f"test image {i} ({truth}), k={k}: votes {tally} -> {self.classes[winner]} ({verdict})"
+        return (
+            f"test image {i} ({truth}), k={k}: votes {tally} -> {self.classes[winner]} ({verdict})"
+        )
 
     def render(self) -> None:
         import matplotlib.pyplot as plt

@@ -105,7 +105,9 @@ def test_damaged_student_regions_are_reported():
     broken = [x for x in released if "END STUDENT REGION helper" not in x]
     with pytest.raises(markers.MarkerError, match="student region helper has no end line"):
         markers.read_student_regions(broken, "sub.py")
-    renamed = [x.replace("END STUDENT REGION Model.loss ", "END STUDENT REGION other ") for x in released]
+    renamed = [
+        x.replace("END STUDENT REGION Model.loss ", "END STUDENT REGION other ") for x in released
+    ]
     with pytest.raises(markers.MarkerError, match="does not match"):
         markers.read_student_regions(renamed, "sub.py")
 

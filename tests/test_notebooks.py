@@ -111,6 +111,6 @@ def test_library_is_not_pasted_into_cells(nb):
     path, book = nb
     for cell in book.cells:
         if cell.cell_type == "code":
-            assert not re.search(r"^def (\w+_(forward|backward)|compute_distances)", cell.source, re.M), (
-                f"{path.name} ({cell.id}): notebooks import the library, never paste it"
-            )
+            assert not re.search(
+                r"^def (\w+_(forward|backward)|compute_distances)", cell.source, re.M
+            ), f"{path.name} ({cell.id}): notebooks import the library, never paste it"

@@ -277,12 +277,12 @@ def check(name: str, **values) -> None:
         return
     if t.problems:
         report = "\n".join(
-            [f"{name}: FAILED"]
-            + [f"  {p}" for p in t.problems]
-            + [f"  fix: {t.exercise.where}"]
+            [f"{name}: FAILED"] + [f"  {p}" for p in t.problems] + [f"  fix: {t.exercise.where}"]
         )
         print(report)
-        raise CheckFailed(f"{name}: {len(t.problems)} problem(s), see above; fix {t.exercise.where}")
+        raise CheckFailed(
+            f"{name}: {len(t.problems)} problem(s), see above; fix {t.exercise.where}"
+        )
     print(f"{name}: OK ({'; '.join(t.passed) or 'all checks pass'})")
 
 

@@ -37,7 +37,9 @@ def execute_notebook(path: Path, *, fast: bool = True, timeout: int = 600) -> fl
         )
         client.execute()
     except CellExecutionError as err:
-        raise RuntimeError(f"{path.name}: a cell failed, the notebook was not saved:\n{err}") from err
+        raise RuntimeError(
+            f"{path.name}: a cell failed, the notebook was not saved:\n{err}"
+        ) from err
     finally:
         if env_before is None:
             os.environ.pop("CS231N_FAST", None)

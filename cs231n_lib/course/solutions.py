@@ -97,7 +97,9 @@ def fill_regions(student_root: Path, regions: Regions, only: set[str] | None = N
             nb = read_notebook(path)
             for cell in nb.cells:
                 if cell.id in cells:
-                    new, used = markers.splice_regions(cell.source.splitlines(), rel, cells[cell.id])
+                    new, used = markers.splice_regions(
+                        cell.source.splitlines(), rel, cells[cell.id]
+                    )
                     cell.source = "\n".join(new)
                     filled.extend(used)
             path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
