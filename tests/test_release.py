@@ -80,6 +80,42 @@ def test_instructor_only_files_are_left_out(release):
     assert set(rels) == set(released_files(REPO))
 
 
+def test_every_library_module_is_released(release):
+    """A module missing from the release would be imported from the instructor's editable
+    install instead, solutions included; so every non-instructor module must be there."""
+    library = {
+        p.relative_to(REPO).as_posix()
+        for p in (REPO / "cs231n_lib").rglob("*.py")
+        if "course" not in p.relative_to(REPO / "cs231n_lib").parts
+    }
+    released = {p.relative_to(release).as_posix() for p in release.rglob("*.py")}
+    assert library - released == set()
+
+
+def test_released_library_imports_only_from_the_release(release):
+    modules = sorted(
+        ".".join(p.relative_to(release).with_suffix("").parts).removesuffix(".__init__")
+        for p in (release / "cs231n_lib").rglob("*.py")
+        if p.name != "__main__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "bad = [n for n, m in sys.modules.items() if n.startswith('cs231n_lib')"
+        f" and not (getattr(m, '__file__', None) or '').startswith({str(release)!r})]\n"
+        "assert not bad, bad\n"
+        "import cs231n_lib.course\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(release))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=release.parent, capture_output=True, text=True
+    )
+    # Everything imports from the release; only the instructor tools (not released) are
+    # reachable through the editable install, which the grader's sandbox does not have.
+    assert "AssertionError" not in proc.stderr, proc.stderr
+    assert len(modules) > 20
+
+
 def test_every_stub_compiles_and_raises_the_actionable_message(release):
     stubs = 0
     for path in sorted((release / "cs231n_lib").rglob("*.py")):
