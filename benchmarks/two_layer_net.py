@@ -1,0 +1,125 @@
+"""Best two-layer net on the full embedded CIFAR-10: validation and test accuracy, training time.
+
+1. A small search: a few (hidden size, learning rate, regularisation) settings, each trained for
+   a few epochs on a subset of the training images and scored on the validation set.
+2. The winner trained on all 49,000 training images (1,000 validation, 1,000 test), with its
+   wall time.
+
+Goal (issue 4, CS231n): validation accuracy >= 52%. Not a test: machines are shared and noisy.
+
+    python benchmarks/two_layer_net.py                 # search + final run (~15-30 min on 2 cores)
+    python benchmarks/two_layer_net.py --no-search     # final run of the default configuration
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import time
+
+import numpy as np
+
+from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
+from cs231n_lib.data import get_cifar10_data
+from cs231n_lib.solver import Solver
+
+DEFAULT = {"hidden_dim": 500, "learning_rate": 1e-3, "reg": 0.0}
+SEARCH = {"hidden_dim": [500], "learning_rate": [5e-4, 1e-3], "reg": [0.0, 0.05]}
+
+
+def train(data, hidden_dim, learning_rate, reg, *, num_epochs, seed=0, verbose=False):
+    """Train one net with Adam; returns (net, solver, seconds)."""
+    net = TwoLayerNet(
+        hidden_dim=hidden_dim, weight_scale=1e-3, reg=reg, seed=seed, dtype=np.float32
+    )
+    solver = Solver(
+        net,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": learning_rate},
+        lr_decay=0.95,
+        batch_size=200,
+        num_epochs=num_epochs,
+        print_every=10**9,
+        verbose=verbose,
+        progress=False,
+        seed=seed,
+    )
+    start = time.perf_counter()
+    solver.train()
+    return net, solver, time.perf_counter() - start
+
+
+def accuracy(net, X, y, batch=1000):
+    pred = np.concatenate(
+        [np.argmax(net.loss(X[i : i + batch]), axis=1) for i in range(0, len(X), batch)]
+    )
+    return float(np.mean(pred == y))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-search", action="store_true", help="skip the search")
+    parser.add_argument("--search-train", type=int, default=10000, help="images per search run")
+    parser.add_argument("--search-epochs", type=float, default=3)
+    parser.add_argument("--epochs", type=float, default=15, help="epochs of the final run")
+    args = parser.parse_args(argv)
+
+    cpu = platform.processor() or platform.machine()
+    print(f"numpy {np.__version__}, {os.cpu_count()} cores, {cpu}")
+    start = time.perf_counter()
+    data = get_cifar10_data(
+        num_training=49000, num_validation=1000, num_test=1000, dtype=np.float32
+    )
+    print(
+        f"data loaded in {time.perf_counter() - start:.1f} s: {data['X_train'].shape[0]} train, "
+        f"{data['X_val'].shape[0]} val, {data['X_test'].shape[0]} test (float32)"
+    )
+
+    best = dict(DEFAULT)
+    if not args.no_search:
+        subset = {
+            "X_train": data["X_train"][: args.search_train],
+            "y_train": data["y_train"][: args.search_train],
+            "X_val": data["X_val"],
+            "y_val": data["y_val"],
+        }
+        print(
+            f"\nsearch: {args.search_train} training images, {args.search_epochs:g} epochs each "
+            f"(Adam, batch 200, lr decay 0.95)"
+        )
+        print(f"{'hidden':>6} {'lr':>8} {'reg':>6} | {'train acc':>9} {'val acc':>8} {'time':>7}")
+        best_val = -1.0
+        for hidden_dim, lr, reg in itertools.product(*SEARCH.values()):
+            _, solver, seconds = train(subset, hidden_dim, lr, reg, num_epochs=args.search_epochs)
+            print(
+                f"{hidden_dim:6d} {lr:8.0e} {reg:6.2f} | {solver.train_acc_history[-1]:9.3f} "
+                f"{solver.best_val_acc:8.3f} {seconds:6.0f}s",
+                flush=True,
+            )
+            if solver.best_val_acc > best_val:
+                best_val = solver.best_val_acc
+                best = {"hidden_dim": hidden_dim, "learning_rate": lr, "reg": reg}
+
+    print(f"\nfinal run: {best}, {args.epochs:g} epochs on all 49,000 training images", flush=True)
+    net, solver, seconds = train(data, **best, num_epochs=args.epochs, verbose=True)
+    val_acc = accuracy(net, data["X_val"], data["y_val"])
+    test_acc = accuracy(net, data["X_test"], data["y_test"])
+    train_acc = accuracy(net, data["X_train"][:5000], data["y_train"][:5000])
+    print()
+    print("| configuration | train acc (5k) | val acc | test acc | training wall time |")
+    print("|---|---|---|---|---|")
+    print(
+        f"| H={best['hidden_dim']}, Adam lr={best['learning_rate']:g}, reg={best['reg']:g}, "
+        f"{args.epochs:g} epochs, batch 200 | {train_acc:.3f} | {val_acc:.3f} | {test_acc:.3f} | "
+        f"{seconds:.0f} s ({seconds / args.epochs:.0f} s/epoch) |"
+    )
+    goal = 0.52
+    verdict = "meets" if val_acc >= goal else "falls short of"
+    print(f"\nvalidation accuracy {val_acc:.1%} {verdict} the {goal:.0%} goal; test {test_acc:.1%}")
+
+
+if __name__ == "__main__":
+    main()
