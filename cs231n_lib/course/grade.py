@@ -1,0 +1,513 @@
+"""Grade submissions with nbval, contained: ``python -m cs231n_lib.course grade``.
+
+Usage::
+
+    python -m cs231n_lib.course grade SUBMISSION... --out DIR [--workers N] [--source ROOT]
+
+Each SUBMISSION is a student's release folder or a .zip of it; the student id is its name
+(``alice.zip`` -> ``alice``). ``DIR`` receives
+
+- ``gradebook.csv``: student, total, points per exercise;
+- ``feedback/<student>.md``: every exercise with pass/fail and the reason;
+- ``summary.md``: totals, pass rates, refused submissions, what isolation this machine gave;
+- ``.grader/`` (instructor-only): the grading secret, cached reference outputs, one result
+  file per submission content hash.
+
+How one submission is graded (see the modules for details): it is unpacked safely
+(:mod:`~cs231n_lib.course.submission`); only its named student regions are lifted and spliced
+into the instructor's release files (:mod:`~cs231n_lib.course.grade_workspace`); nbval runs
+the notebooks there in a sandboxed kernel with the grading seed, comparing outputs, outside the
+kernel, with those the instructor's solution printed for the same seed
+(:mod:`~cs231n_lib.course.grade_reference`, :mod:`~cs231n_lib.course.grade_run`,
+:mod:`~cs231n_lib.course.sandbox`).
+
+The grading seed comes from ``--seed`` or from a secret created once in ``DIR/.grader`` (the
+same for every student and every re-run into ``DIR``). Results are stored per content hash as
+soon as a submission is graded; a re-run skips those, so a killed batch resumes where it
+stopped, and the gradebook is rebuilt from the stored results every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cs231n_lib.course import sandbox, sandbox_cgroup
+from cs231n_lib.course.grade_reference import (
+    Course,
+    bare_template,
+    context_key,
+    load_course,
+    load_templates,
+    solution_region_set,
+    store_templates,
+)
+from cs231n_lib.course.grade_report import (
+    feedback_markdown,
+    gradebook_csv,
+    summary_markdown,
+    write_atomic,
+)
+from cs231n_lib.course.grade_run import Limits, Runtime, prepare_workspace, run_pass, run_submission
+from cs231n_lib.course.grade_workspace import assemble_notebook, lift_regions
+from cs231n_lib.course.submission import (
+    Submission,
+    SubmissionError,
+    UnpackLimits,
+    content_hash,
+    student_id,
+    unpack,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class GradeOptions:
+    out: Path
+    source: Path = REPO_ROOT
+    workers: int = 0  # 0: one per core
+    seed: int | None = None
+    notebooks: list[str] | None = None  # names or stems; default every graded notebook
+    limits: Limits = field(default_factory=Limits)
+    unpack_limits: UnpackLimits = field(default_factory=UnpackLimits)
+    fast: bool = True
+    cache: Path | None = None  # default OUT/.grader/cache; share it to reuse reference runs
+    sanitizer: Path | None = None  # default SOURCE/tests/sanitize.cfg when present
+    uid_base: int = 61000
+    progress: bool = True
+
+
+@dataclass
+class BatchReport:
+    gradebook: Path
+    summary: Path
+    totals: dict[str, float]
+    new: int
+    skipped: int
+    failed: list[tuple[str, str]]
+    seconds: float
+
+
+class GradingError(RuntimeError):
+    """The batch cannot run (isolation missing, reference solution failing, bad input)."""
+
+
+def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
+    """Grade ``submissions`` into ``options.out``; see the module docstring."""
+    start = time.monotonic()
+    out = Path(options.out).resolve()
+    private = out / ".grader"
+    private.mkdir(parents=True, exist_ok=True)
+    os.chmod(private, 0o700)
+    lock = open(private / "lock", "w")  # noqa: SIM115 - held for the whole batch
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        raise GradingError(f"another grade run is writing to {out}; wait for it") from err
+    try:
+        return _grade_locked(submissions, options, out, private, start)
+    finally:
+        lock.close()
+
+
+def _grade_locked(submissions, options: GradeOptions, out: Path, private: Path, start: float):
+    subs = _submissions(submissions, options.unpack_limits)
+    capabilities = _require_isolation()
+    cache = Path(options.cache).resolve() if options.cache else private / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    work = private / "work"
+    shutil.rmtree(work, ignore_errors=True)  # left over by a killed run
+    work.mkdir()
+    sandbox_cgroup.remove_stale()
+    seed, seed_source = _seed(options.seed, private)
+    course = load_course(Path(options.source), cache, options.notebooks)
+    rt = Runtime(
+        seed=seed,
+        limits=options.limits,
+        cache=cache,
+        home_template=_home_template(cache),
+        data_dir=_data_dir(course.source_root),
+        sanitizer=_sanitizer(options.sanitizer, course.source_root),
+        capabilities=capabilities,
+        uid_base=options.uid_base,
+        fast=options.fast,
+    )
+    context = context_key(course, seed, rt.settings())
+    templates = _reference(rt, course, cache / f"reference-{context}", work)
+    results_dir = private / "results" / context
+    results_dir.mkdir(parents=True, exist_ok=True)
+    todo, seen = [], set()
+    for sub in subs:
+        if sub.content_hash in seen or (results_dir / f"{sub.content_hash}.json").exists():
+            continue
+        seen.add(sub.content_hash)
+        todo.append(sub)
+    workers = options.workers or len(os.sched_getaffinity(0))
+    failed: list[tuple[str, str]] = []
+    network = ""
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(min(workers, max(1, len(todo)))):
+        slots.put(slot)
+    net_lock = threading.Lock()
+
+    def task(sub: Submission):
+        nonlocal network
+        slot = slots.get()
+        try:
+            result, net = _grade_one(rt, course, templates, sub, work, slot, options)
+            if net:
+                with net_lock:
+                    network = net
+            return result
+        finally:
+            slots.put(slot)
+
+    bar = tqdm(
+        total=len(todo),
+        desc="grading",
+        unit="submission",
+        disable=not options.progress,
+        file=sys.stderr,
+    )
+    with ThreadPoolExecutor(max_workers=slots.qsize() or 1) as pool:
+        futures = {pool.submit(task, sub): sub for sub in todo}
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                result = future.result()
+                _store_result(results_dir, sub.content_hash, result)
+                bar.set_postfix_str(f"{sub.student}: {result['total']:g}/{result['max_total']:g}")
+            except Exception as err:  # never lose the batch to one submission
+                failed.append((sub.student, f"{type(err).__name__}: {err}"))
+                (private / "errors.log").open("a").write(
+                    f"--- {sub.student} ({sub.path})\n{traceback.format_exc()}\n"
+                )
+            bar.update(1)
+    bar.close()
+    seconds = time.monotonic() - start
+    return _write_reports(
+        out,
+        course,
+        subs,
+        results_dir,
+        failed,
+        new=len(todo) - len(failed),
+        skipped=len(subs) - len(todo),
+        seconds=seconds,
+        capabilities=capabilities,
+        network=network,
+        seed_source=seed_source,
+    )
+
+
+def _submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission]:
+    subs, by_student = [], {}
+    for path in paths:
+        path = Path(path)
+        if not path.exists() and not path.is_symlink():
+            raise GradingError(f"{path}: no such file or folder")
+        sub = Submission(path, student_id(path))
+        if sub.student in by_student:
+            raise GradingError(
+                f"two submissions for student {sub.student!r}: {by_student[sub.student]} and "
+                f"{path}; keep one of them"
+            )
+        by_student[sub.student] = path
+        sub.content_hash = content_hash(path, limits)
+        subs.append(sub)
+    return subs
+
+
+def _require_isolation() -> dict[str, str]:
+    capabilities = sandbox.probe()
+    mount = capabilities.get("mount+pid namespaces", "")
+    if mount != "ok":
+        raise GradingError(
+            f"this machine gives no mount and PID namespaces ({mount}); without them a "
+            f"submission could read the solutions. Run the grader as root (e.g. in a "
+            f"container) or enable unprivileged user namespaces "
+            f"(sysctl kernel.unprivileged_userns_clone=1)"
+        )
+    return capabilities
+
+
+def _seed(seed: int | None, private: Path) -> tuple[int, str]:
+    if seed is not None:
+        return seed, "given with --seed"
+    path = private / "secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    digest = hashlib.sha256(path.read_bytes().strip()).hexdigest()
+    return int(digest[:8], 16) % (2**31 - 1), f"derived from the secret in {path}"
+
+
+def _home_template(cache: Path) -> Path:
+    """A HOME with matplotlib's font cache built, copied into every sandbox."""
+    home = cache / "home-template"
+    if (home / ".ready").exists():
+        return home
+    shutil.rmtree(home, ignore_errors=True)
+    config = home / ".config" / "matplotlib"
+    config.mkdir(parents=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import matplotlib; matplotlib.use('agg'); import matplotlib.pyplot",
+        ],
+        env={**os.environ, "MPLCONFIGDIR": str(config), "HOME": str(home)},
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (home / ".ready").write_text("")
+    return home
+
+
+def _data_dir(source: Path) -> Path | None:
+    """The course's data folder, with the decoded cache built so kernels only read it."""
+    folder = source / "datasets"
+    if not folder.is_dir():
+        return None
+    code = "from cs231n_lib.data import load_cifar10; load_cifar10(verbose=False)"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(source), "CS231N_DATA_DIR": str(folder)},
+    )
+    if done.returncode != 0:
+        raise GradingError(f"cannot prepare the data in {folder}: {done.stderr.strip()[-800:]}")
+    return folder
+
+
+def _sanitizer(given: Path | None, source: Path) -> Path | None:
+    if given is not None:
+        return Path(given).resolve()
+    default = source / "tests" / "sanitize.cfg"
+    return default if default.is_file() else None
+
+
+def _reference(rt: Runtime, course: Course, folder: Path, work: Path) -> dict:
+    """Reference templates for this seed and settings: cached, or computed now."""
+    if folder.exists():
+        return load_templates(folder, course)
+    ws = work / "reference"
+    regions = solution_region_set(course)
+    prepare_workspace(ws, course, regions)
+    for name in course.notebooks:
+        template = bare_template(course, name)
+        nb, _, notes = assemble_notebook(template, name, regions.nb.get(name, {}))
+        if notes:
+            raise GradingError(f"the solution's own regions are refused: {notes}")
+        (ws / "grading" / "notebooks" / name).write_text(_nb_text(nb), encoding="utf-8")
+    events, _ = run_pass(rt, ws, 0, course.notebooks, "reference", record=True)
+    outputs: dict[str, dict[int, list]] = {}
+    ends = [e for e in events if e.get("event") == "end"]
+    for event in ends:
+        if event["outcome"] == "failed":
+            raise GradingError(
+                f"the reference solution fails in {event['nb']} cell {event['cell_num']} "
+                f"({event.get('cell_id')}): {event.get('message', '')[:1500]}\n(logs in "
+                f"{ws / 'grading'}); fix the solution or the notebook before grading"
+            )
+        outputs.setdefault(event["nb"], {})[event["cell_num"]] = event.get("outputs", [])
+    ran = {e["nb"] for e in ends}
+    if not any(e.get("event") == "finished" for e in events) or ran != set(course.notebooks):
+        raise GradingError(
+            f"the reference run did not complete (logs in {ws / 'grading'}); notebooks run: "
+            f"{sorted(ran)} of {course.notebooks}"
+        )
+    store_templates(course, outputs, folder)
+    shutil.rmtree(ws, ignore_errors=True)
+    return load_templates(folder, course)
+
+
+def _nb_text(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb)
+
+
+def _grade_one(rt, course, templates, sub: Submission, work: Path, slot: int, options):
+    """Grade one submission; returns (result dict, network status)."""
+    staging = work / f"slot{slot}-submitted"
+    ws = work / f"slot{slot}"
+    shutil.rmtree(staging, ignore_errors=True)
+    base = {
+        "content_hash": sub.content_hash,
+        "refused": None,
+        "notes": [],
+        "max_total": course.max_points,
+    }
+    try:
+        try:
+            unpacked = unpack(sub, staging, options.unpack_limits)
+        except SubmissionError as err:
+            exercises = [
+                {
+                    "exercise": g.exercise,
+                    "notebook": g.notebook,
+                    "points": 0,
+                    "max_points": g.points,
+                    "passed": False,
+                    "reason": "submission refused",
+                }
+                for g in course.graded
+            ]
+            return {
+                **base,
+                "refused": str(err),
+                "exercises": exercises,
+                "total": 0,
+                "stats": {},
+            }, ""
+        regions = lift_regions(staging, unpacked.files, course.py_regions, course.notebooks)
+        verdicts, stats, notes = run_submission(rt, course, templates, regions, ws, slot)
+        exercises = [asdict(v) for v in verdicts.values()]
+        result = {
+            **base,
+            "notes": unpacked.notes + regions.notes + notes,
+            "exercises": exercises,
+            "total": sum(e["points"] for e in exercises),
+            "stats": {
+                "passes": stats.passes,
+                "seconds": round(stats.seconds, 2),
+                "peak_memory": stats.peak_memory,
+            },
+        }
+        return result, stats.network
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(ws, ignore_errors=True)
+
+
+def _store_result(folder: Path, digest: str, result: dict) -> None:
+    write_atomic(folder / f"{digest}.json", json.dumps(result, indent=1, sort_keys=True))
+
+
+def _write_reports(out, course, subs, results_dir, failed, **summary) -> BatchReport:
+    rows = []
+    for sub in subs:
+        path = results_dir / f"{sub.content_hash}.json"
+        if path.exists():
+            result = json.loads(path.read_text())
+            rows.append((sub.student, result))
+            write_atomic(
+                out / "feedback" / f"{sub.student}.md",
+                feedback_markdown(sub.student, sub.path.name, result),
+            )
+    write_atomic(out / "gradebook.csv", gradebook_csv(course, rows))
+    text = summary_markdown(course, rows, failed=failed, **summary)
+    write_atomic(out / "summary.md", text)
+    return BatchReport(
+        out / "gradebook.csv",
+        out / "summary.md",
+        {s: r["total"] for s, r in rows},
+        summary["new"],
+        summary["skipped"],
+        failed,
+        summary["seconds"],
+    )
+
+
+# -- command line --------------------------------------------------------------------------------
+def add_grade_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``grade`` to the course CLI (``cs231n_lib.course.__main__``)."""
+    p = subparsers.add_parser(
+        "grade",
+        help="grade submissions into a gradebook",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("submissions", nargs="+", type=Path, help="release folders or .zip files")
+    p.add_argument("--out", required=True, type=Path, help="folder for gradebook and feedback")
+    p.add_argument("--workers", type=int, default=0, help="parallel submissions (default: cores)")
+    p.add_argument("--source", type=Path, default=REPO_ROOT, help="instructor source tree")
+    p.add_argument("--seed", type=int, help="grading seed (default: from a secret in OUT)")
+    p.add_argument("--notebooks", nargs="+", help="grade only these notebooks (e.g. 01_knn)")
+    p.add_argument("--cache", type=Path, help="where reference outputs are cached")
+    lim = Limits()
+    p.add_argument("--cell-timeout", type=int, default=lim.cell_timeout, help="seconds per cell")
+    p.add_argument(
+        "--notebook-timeout",
+        type=int,
+        default=lim.notebook_timeout,
+        help="wall seconds per notebook",
+    )
+    p.add_argument("--cpu", type=int, default=lim.cpu_seconds, help="CPU seconds per kernel")
+    p.add_argument(
+        "--memory", type=int, default=lim.memory_bytes >> 20, help="memory per kernel process, MiB"
+    )
+    p.add_argument(
+        "--max-processes",
+        type=int,
+        default=lim.max_processes,
+        help="processes and threads per sandbox",
+    )
+    p.add_argument("--full-data", action="store_true", help="grade on full data, not fast mode")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    limits = Limits(
+        cell_timeout=args.cell_timeout,
+        notebook_timeout=args.notebook_timeout,
+        cpu_seconds=args.cpu,
+        memory_bytes=args.memory << 20,
+        max_processes=args.max_processes,
+    )
+    options = GradeOptions(
+        out=args.out,
+        source=args.source,
+        workers=args.workers,
+        seed=args.seed,
+        notebooks=args.notebooks,
+        limits=limits,
+        fast=not args.full_data,
+        cache=args.cache,
+        progress=not args.no_progress,
+    )
+    try:
+        report = grade(args.submissions, options)
+    except (GradingError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(report.summary.read_text())
+    print(f"gradebook: {report.gradebook}\nfeedback: {report.gradebook.parent / 'feedback'}")
+    return 1 if report.failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cs231n_lib.course.grade")
+    add_grade_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["grade", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

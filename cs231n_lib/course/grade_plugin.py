@@ -1,0 +1,157 @@
+"""A pytest plugin for the grader's nbval runs: one JSON line per notebook cell, as it happens.
+
+The grader runs ``pytest -p nbval.plugin -p cs231n_lib.course.grade_plugin --nbval
+--cs231n-events FILE ...`` outside the student's kernel. nbval executes each cell in the
+sandboxed kernel and compares its outputs with the reference outputs stored in the notebook;
+this plugin only records what happened, so the grader can score it:
+
+- ``{"event": "start", "nb": ..., "cell_num": n}`` before a cell runs (a pass killed midway
+  leaves a start without an end: that cell was running);
+- ``{"event": "end", ..., "outcome": "passed" | "failed" | "skipped", "message": ...,
+  "timed_out": ..., "kernel_alive": ..., "kernel_status": ..., "outputs": [...]}`` after it;
+- ``{"event": "finished"}`` when the run ends normally.
+
+It also makes nbval notice a dead kernel within a second instead of waiting for the whole cell
+timeout (nbval polls the kernel's channels; a kernel that called ``os._exit`` never answers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from queue import Empty
+
+import pytest
+
+MAX_TEXT = 20_000  # characters kept per output text when not recording references
+MAX_OUTPUTS = 50
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("cs231n grading")
+    group.addoption("--cs231n-events", default=None, help="append per-cell events to this file")
+    group.addoption(
+        "--cs231n-record",
+        action="store_true",
+        help="keep every output whole (the reference run, whose outputs become the references)",
+    )
+    group.addoption("--cs231n-kernel-status", default=None, help="the sandbox's status file")
+
+
+def pytest_configure(config):
+    path = config.getoption("cs231n_events", None)
+    if path:
+        _patch_liveness()
+        config.pluginmanager.register(_Recorder(config, Path(path)), "cs231n-recorder")
+
+
+def _patch_liveness() -> None:
+    from nbval import kernel
+
+    original = kernel.RunningKernel.get_message
+    if getattr(original, "_cs231n", False):
+        return
+
+    def get_message(self, stream, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            try:
+                return original(self, stream, timeout=step)
+            except Empty:
+                if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
+                    raise
+
+    get_message._cs231n = True
+    kernel.RunningKernel.get_message = get_message
+
+
+class _Recorder:
+    def __init__(self, config, path: Path) -> None:
+        self.record = config.getoption("cs231n_record")
+        self.status_path = config.getoption("cs231n_kernel_status")
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
+        self.timed_out_before: dict[str, bool] = {}
+
+    def _write(self, event: dict) -> None:
+        self.file.write(json.dumps(event) + "\n")
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    @staticmethod
+    def _where(item) -> dict:
+        return {
+            "nb": Path(str(item.fspath)).name,
+            "cell_num": getattr(item, "cell_num", None),
+            "cell_id": getattr(getattr(item, "cell", None), "get", lambda *_: None)("id"),
+        }
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        self.timed_out_before[item.nodeid] = bool(getattr(item.parent, "timed_out", False))
+        self._write({"event": "start", **self._where(item)})
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "setup" and report.passed:
+            return
+        if call.when == "teardown":
+            return
+        self._write(self._end_event(item, call, report))
+
+    def _end_event(self, item, call, report) -> dict:
+        parent = item.parent
+        running = getattr(parent, "kernel", None)
+        alive = bool(running is not None and running.is_alive())
+        message = ""
+        if call.excinfo is not None:
+            message = str(call.excinfo.value)
+        elif report.skipped:
+            message = "skipped"
+        event = {
+            "event": "end",
+            **self._where(item),
+            "phase": call.when,
+            "outcome": "skipped" if report.skipped else report.outcome,
+            "message": message[:2000],
+            "timed_out": bool(getattr(parent, "timed_out", False))
+            and not self.timed_out_before.get(item.nodeid, False),
+            "kernel_alive": alive,
+            "kernel_status": None if alive else self._kernel_status(),
+            "outputs": self._outputs(getattr(item, "test_outputs", None) or []),
+        }
+        return event
+
+    def _kernel_status(self):
+        if not self.status_path:
+            return None
+        try:
+            return json.loads(Path(self.status_path).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _outputs(self, outputs) -> list[dict]:
+        kept = []
+        for out in list(outputs)[:MAX_OUTPUTS]:
+            out = json.loads(json.dumps(out, default=str))  # NotebookNode -> plain dict
+            if not self.record:
+                if isinstance(out.get("text"), str):
+                    out["text"] = out["text"][:MAX_TEXT]
+                if isinstance(out.get("data"), dict):
+                    out["data"] = {
+                        k: v[:MAX_TEXT] if isinstance(v, str) else v
+                        for k, v in out["data"].items()
+                        if k.startswith("text/")
+                    }
+                if isinstance(out.get("traceback"), list):
+                    out["traceback"] = out["traceback"][-5:]
+            kept.append(out)
+        return kept
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        self._write({"event": "finished", "exitstatus": int(exitstatus)})
+        self.file.close()

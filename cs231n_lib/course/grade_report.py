@@ -1,0 +1,134 @@
+"""What the grader writes for people: the gradebook, one feedback page per student, a summary.
+
+Every file is written to a temporary name and renamed into place, so a killed run never
+leaves a half-written gradebook; all three are rebuilt from the stored per-submission results
+on every run, so a re-run never counts a submission twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from cs231n_lib.course.grade_reference import Course
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fmt(points: float) -> str:
+    return f"{points:g}"
+
+
+def gradebook_csv(course: Course, rows: list[tuple[str, dict]]) -> str:
+    """``student,total,<exercise>...``: one row per graded student, sorted by student."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    names = course.exercises()
+    writer.writerow(["student", "total", *names])
+    for student, result in sorted(rows, key=lambda r: r[0]):
+        points = {e["exercise"]: e["points"] for e in result["exercises"]}
+        writer.writerow([student, _fmt(result["total"]), *(_fmt(points.get(n, 0)) for n in names)])
+    return buf.getvalue()
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def feedback_markdown(student: str, source: str, result: dict) -> str:
+    """The page a student reads: every exercise, its points, pass or fail and why."""
+    lines = [
+        f"# Grading feedback: {student}",
+        "",
+        f"Submission: `{source}` (content sha256 `{result['content_hash'][:16]}`)",
+        "",
+        f"**Total: {_fmt(result['total'])} / {_fmt(result['max_total'])} points**",
+        "",
+    ]
+    if result.get("refused"):
+        lines += [
+            "Your submission could not be graded, so every exercise scores 0:",
+            "",
+            f"> {result['refused']}",
+            "",
+        ]
+    lines += ["| Exercise | Notebook | Points | Result |", "|---|---|---|---|"]
+    for e in result["exercises"]:
+        verdict = "pass" if e["passed"] else "FAIL"
+        lines.append(
+            f"| `{e['exercise']}` | {e['notebook']} | {_fmt(e['points'])} / "
+            f"{_fmt(e['max_points'])} | **{verdict}**: {_cell(e['reason'])} |"
+        )
+    if result.get("notes"):
+        lines += ["", "## Notes on your files", ""]
+        lines += [f"- {_cell(n)}" for n in result["notes"]]
+    lines += [
+        "",
+        "Each check ran on inputs you have not seen (a grading seed), in a fresh kernel, with "
+        "your regions spliced into the course's own files; its printed results were compared "
+        "with those of the reference solution on the same inputs. Code outside your student "
+        "regions, and any change to check cells, tags or metadata, is not used.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def summary_markdown(
+    course: Course,
+    rows: list[tuple[str, dict]],
+    *,
+    new: int,
+    skipped: int,
+    failed: list[tuple[str, str]],
+    seconds: float,
+    capabilities: dict[str, str],
+    network: str,
+    seed_source: str,
+) -> str:
+    graded = len(rows)
+    rate = new / (seconds / 60) if seconds > 0 and new else 0.0
+    lines = [
+        "# Grading summary",
+        "",
+        f"- submissions in the gradebook: {graded} ({new} graded now, {skipped} already graded "
+        f"and skipped, {len(failed)} could not be graded)",
+        f"- time: {seconds:.1f} s" + (f" ({rate:.2f} submissions/minute)" if rate else ""),
+        f"- notebooks: {', '.join(course.notebooks)}; maximum {_fmt(course.max_points)} points",
+        f"- grading seed: {seed_source}",
+        "",
+        "## Isolation on this machine",
+        "",
+    ]
+    lines += [f"- {k}: {v}" for k, v in capabilities.items()]
+    if network:
+        lines.append(f"- nbval's network namespace: {network}")
+    if graded:
+        lines += ["", "## Results", "", "| Exercise | Points | Passed |", "|---|---|---|"]
+        for cell in course.graded:
+            passed = sum(
+                1
+                for _, r in rows
+                for e in r["exercises"]
+                if e["exercise"] == cell.exercise and e["passed"]
+            )
+            lines.append(f"| `{cell.exercise}` | {_fmt(cell.points)} | {passed} / {graded} |")
+        mean = sum(r["total"] for _, r in rows) / graded
+        lines += ["", f"Mean total: {mean:.2f} / {_fmt(course.max_points)}"]
+    refused = [(s, r["refused"]) for s, r in rows if r.get("refused")]
+    if refused:
+        lines += ["", "## Refused submissions (scored 0)", ""]
+        lines += [f"- {s}: {_cell(reason)}" for s, reason in refused]
+    if failed:
+        lines += ["", "## Not graded (grader problems; run again to retry)", ""]
+        lines += [f"- {s}: {_cell(reason)}" for s, reason in failed]
+    return "\n".join(lines) + "\n"

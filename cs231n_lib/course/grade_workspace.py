@@ -1,0 +1,300 @@
+"""Build the workspace one submission is graded in: the instructor's files plus the student's
+regions, and nothing else from the submission.
+
+``lift_regions`` reads the named student regions out of a submission's ``.py`` files and
+notebook code cells. ``assemble_library`` copies the instructor's release of the library and
+splices those regions in (regions a student did not write keep their stubs).
+``assemble_notebook`` takes the instructor's notebook *template* (release cells, reference
+outputs, nbgrader metadata, nbval tags) and splices the notebook regions into its code cells.
+
+A region is used only if it stands on its own: it must compile as a block at its own
+indentation (so it cannot close the enclosing function, open a string that swallows the
+instructor's code after it, or otherwise reach outside its begin/end lines), and nbval comment
+markers (``# NBVAL_SKIP`` ...) inside it are removed. A region that fails is replaced by its
+stub and the feedback says why. A damaged file (bad JSON, broken marker lines) costs only the
+regions in that file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from cs231n_lib.course import markers
+
+_REGION_LINE = re.compile(r"^[ \t]*(?:# |<!-- )(>>> BEGIN|<<< END) STUDENT REGION (\S+) ")
+_NBVAL_MARKER = re.compile(r"^\s*#+\s*(NBVAL_|PYTEST_VALIDATE_)", re.IGNORECASE)
+NBVAL_MARKER_REMOVED = "# (an nbval marker was removed here by the grader)"
+SKIP_TAG = "nbval-skip"
+
+
+@dataclass
+class RegionSet:
+    """Student regions by file: ``py["cs231n_lib/x.py"][name]``, ``nb["01_knn.ipynb"][name]``."""
+
+    py: dict[str, dict[str, markers.StudentRegion]] = field(default_factory=dict)
+    nb: dict[str, dict[str, markers.StudentRegion]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def lift_regions(
+    root: Path, files: list[str], py_regions: dict[str, list[str]], notebooks: list[str]
+) -> RegionSet:
+    """Read the student regions of the submission unpacked in ``root``.
+
+    Parameters
+    ----------
+    root : Path
+        Staging folder of the unpacked submission.
+    files : list of str
+        The files it holds, relative to ``root``.
+    py_regions : dict
+        Library files of the release and the region names each holds.
+    notebooks : list of str
+        File names of the graded notebooks (``01_knn.ipynb``).
+    """
+    out = RegionSet()
+    present = set(files)
+    for rel, names in sorted(py_regions.items()):
+        if rel not in present:
+            out.notes.append(f"{rel} is missing from the submission: its functions keep the stubs")
+            continue
+        try:
+            text = (root / rel).read_bytes().decode("utf-8")
+            found = markers.read_student_regions(text.splitlines(), rel)
+        except UnicodeDecodeError:
+            out.notes.append(f"{rel} is not UTF-8 text; its regions are graded as not written")
+            continue
+        except markers.MarkerError as err:
+            out.notes.append(f"{err}; the regions of {rel} are graded as not written")
+            continue
+        out.py[rel] = {n: r for n, r in found.items() if n in names}
+    for name in notebooks:
+        rel = f"notebooks/{name}"
+        if rel not in present:
+            out.notes.append(f"{rel} is missing from the submission: its cells keep the stubs")
+            continue
+        try:
+            out.nb[name] = _notebook_regions(root / rel, rel)
+        except ValueError as err:
+            out.notes.append(f"{err}; the notebook's own regions are graded as not written")
+    return out
+
+
+def _notebook_regions(path: Path, rel: str) -> dict[str, markers.StudentRegion]:
+    """Student regions of every code cell; only the cells' source is read, nothing else."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{rel} is not UTF-8 text ({err})") from err
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{rel} is not valid notebook JSON (line {err.lineno}, column {err.colno}: "
+            f"{err.msg}); open it in JupyterLab and save it again, or restore it from git"
+        ) from err
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError(f"{rel} is JSON but not a notebook (no list of cells)")
+    found: dict[str, markers.StudentRegion] = {}
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            continue
+        try:
+            regions = markers.read_student_regions(source.splitlines(), f"{rel} cell {index}")
+        except markers.MarkerError as err:
+            raise ValueError(str(err)) from err
+        for region_name, region in regions.items():
+            if region_name in found:
+                raise ValueError(f"{rel}: student region {region_name} appears in two cells")
+            found[region_name] = region
+    return found
+
+
+# -- checking one region -------------------------------------------------------------------------
+def region_problem(region: markers.StudentRegion, indent: str, *, notebook: bool) -> str | None:
+    """Why ``region`` cannot be used at indentation ``indent``, or None if it stands alone."""
+    body = [
+        indent + line[len(region.indent) :] if line.startswith(region.indent) else line
+        for line in region.body
+    ]
+    if notebook:
+        return _notebook_block_problem(body, indent)
+    wrapper = ["def _student_region():"]
+    if len(indent) >= 2:
+        wrapper.append(indent[0] + "for _ in ():")
+    source = "\n".join([*wrapper, *body, indent + "pass", ""]) if indent else None
+    if source is None:
+        return "the region is not inside a function"
+    return _compile_problem(source, offset=len(wrapper))
+
+
+def _notebook_block_problem(body: list[str], indent: str) -> str | None:
+    lines = []
+    for number, line in enumerate(body, start=1):
+        if line.strip() and not line.startswith(indent):
+            return f"line {number} is indented less than the region"
+        lines.append(line[len(indent) :])
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        source = TransformerManager().transform_cell("\n".join(lines) + "\n")
+    except Exception as err:  # IPython's transformers raise assorted errors on bad input
+        return f"cannot be read as notebook code ({type(err).__name__}: {err})"
+    return _compile_problem(source, offset=0)
+
+
+def _compile_problem(source: str, *, offset: int) -> str | None:
+    try:
+        compile(
+            source,
+            "<student region>",
+            "exec",
+            flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+            dont_inherit=True,
+        )
+    except SyntaxError as err:
+        line = (err.lineno or offset) - offset
+        return f"{type(err).__name__} on line {max(line, 1)} of the region: {err.msg}"
+    except (ValueError, OverflowError) as err:  # null bytes, huge literals
+        return f"cannot be compiled: {err}"
+    return None
+
+
+def _strip_nbval_markers(region: markers.StudentRegion) -> markers.StudentRegion:
+    body = [NBVAL_MARKER_REMOVED if _NBVAL_MARKER.match(line) else line for line in region.body]
+    return markers.StudentRegion(region.name, body, region.indent)
+
+
+# -- splicing ------------------------------------------------------------------------------------
+def _region_indents(lines: list[str], path: str) -> dict[str, str]:
+    return {name: r.indent for name, r in markers.read_student_regions(lines, path).items()}
+
+
+def splice_checked(
+    lines: list[str], path: str, submitted: dict[str, markers.StudentRegion], *, notebook: bool
+) -> tuple[list[str], list[str], list[str]]:
+    """Splice the usable regions of ``submitted`` into instructor lines ``lines``.
+
+    Returns the new lines, the names used, and notes on regions that were refused.
+    """
+    indents = _region_indents(lines, path)
+    usable, notes = {}, []
+    for name, region in submitted.items():
+        if name not in indents:
+            continue
+        if notebook:
+            region = _strip_nbval_markers(region)
+        problem = region_problem(region, indents[name], notebook=notebook)
+        if problem:
+            notes.append(f"{name} ({path}): {problem}; graded as not written")
+        else:
+            usable[name] = region
+    while True:
+        out, used = markers.splice_regions(lines, path, usable)
+        culprit = _whole_problem(out, used, notebook=notebook)
+        if culprit is None:
+            return out, used, notes
+        name, problem = culprit
+        notes.append(f"{name} ({path}): {problem}; graded as not written")
+        del usable[name]
+
+
+def _whole_problem(lines: list[str], used: list[str], *, notebook: bool):
+    """(region, problem) if the spliced file or cell does not compile, blaming a region."""
+    if not used:
+        return None
+    text = "\n".join(lines) + "\n"
+    if notebook:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        try:
+            text = TransformerManager().transform_cell(text)
+        except Exception as err:  # see _notebook_block_problem
+            return used[0], f"the cell cannot be read ({type(err).__name__})"
+    try:
+        compile(text, "<spliced>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except SyntaxError as err:
+        current = None
+        for number, line in enumerate(lines, start=1):
+            match = _REGION_LINE.match(line)
+            if match and match[1] == ">>> BEGIN":
+                current = match[2]
+            if number >= (err.lineno or 0):
+                break
+            if match and match[1] == "<<< END":
+                current = None
+        name = current if current in used else used[-1]
+        return name, f"makes the file invalid ({err.msg}, line {err.lineno})"
+    return None
+
+
+def assemble_library(
+    release_root: Path, dest: Path, regions: RegionSet
+) -> tuple[list[str], list[str]]:
+    """Copy the release's ``cs231n_lib`` to ``dest/cs231n_lib`` and splice the regions in.
+
+    Returns the regions used and notes on refused ones.
+    """
+    shutil.copytree(
+        release_root / "cs231n_lib",
+        dest / "cs231n_lib",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    used, notes = [], []
+    for rel, submitted in sorted(regions.py.items()):
+        path = dest / rel
+        lines = path.read_text(encoding="utf-8").splitlines()
+        new, names, refused = splice_checked(lines, rel, submitted, notebook=False)
+        path.write_text("\n".join(new) + "\n", encoding="utf-8")
+        used += names
+        notes += refused
+    return used, notes
+
+
+def assemble_notebook(
+    template: nbformat.NotebookNode,
+    name: str,
+    submitted: dict[str, markers.StudentRegion],
+    skip: set[int] = frozenset(),
+) -> tuple[nbformat.NotebookNode, list[str], list[str]]:
+    """The notebook nbval runs: ``template`` with the notebook regions spliced in.
+
+    ``skip`` holds code-cell numbers (nbval's numbering) that get the ``nbval-skip`` tag: cells
+    that crashed or hung the kernel in an earlier run of this submission.
+    Returns the notebook, the regions used, and notes on refused ones.
+    """
+    nb = nbformat.from_dict(template)
+    used, notes = [], []
+    code_num = -1
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code_num += 1
+        lines = cell.source.splitlines()
+        if submitted and any(_REGION_LINE.match(line) for line in lines):
+            new, names, refused = splice_checked(
+                lines, f"notebooks/{name} ({cell.get('id')})", submitted, notebook=True
+            )
+            cell.source = "\n".join(new)
+            used += names
+            notes += refused
+        if code_num in skip:
+            tags = list(cell.metadata.get("tags", []))
+            cell.metadata["tags"] = [*tags, SKIP_TAG]
+    return nb, used, notes
+
+
+def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The code cells in nbval's numbering (``Cell 0`` is the first code cell)."""
+    return [cell for cell in nb.cells if cell.cell_type == "code"]

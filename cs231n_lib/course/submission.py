@@ -1,0 +1,338 @@
+"""Read one student submission safely: a release folder or a .zip of one.
+
+Only the files that can hold student regions are taken (``cs231n_lib/**.py`` and
+``notebooks/*.ipynb``), copied into a private staging folder the grader controls. Whatever
+else a submission holds is never read. A submission is refused as a whole, with a reason the
+student can act on, when it
+
+- has a path that escapes its folder (``../``, absolute paths: "zip-slip"), or a symlink,
+  device or other special file;
+- exceeds the limits on file count, on the size of one file, on the total unpacked size or on
+  the archive size (zip bombs);
+- is not a readable zip archive.
+
+The student id comes from the name: ``alice.zip`` and ``alice/`` both give ``alice``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+WANTED = re.compile(r"^(cs231n_lib/.*\.py|notebooks/[^/]+\.ipynb)$")
+LAYOUT_DIRS = ("cs231n_lib", "notebooks")
+
+
+class SubmissionError(ValueError):
+    """A submission cannot be graded; the message says why and what to submit instead."""
+
+
+@dataclass(frozen=True)
+class UnpackLimits:
+    max_files: int = 5000
+    max_file_bytes: int = 50 << 20
+    max_total_bytes: int = 300 << 20
+    max_archive_bytes: int = 200 << 20
+
+
+@dataclass
+class Submission:
+    """One submission as given on the command line."""
+
+    path: Path
+    student: str
+    content_hash: str = ""
+
+
+@dataclass
+class Unpacked:
+    """The files taken from a submission, by path relative to its release root."""
+
+    root: Path  # the staging folder holding them
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def student_id(path: Path) -> str:
+    """``submissions/alice.zip`` -> ``alice``; characters outside ``[A-Za-z0-9._@-]`` -> ``_``."""
+    name = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
+    return re.sub(r"[^A-Za-z0-9._@-]", "_", name).strip(".") or "submission"
+
+
+def content_hash(path: Path, limits: UnpackLimits = UnpackLimits()) -> str:
+    """sha256 of what decides the grade: a .zip's bytes, or a folder's gradable files.
+
+    For a folder only ``cs231n_lib/**.py`` and ``notebooks/*.ipynb`` (names and bytes) count,
+    so a changed .venv or data cache does not make a graded submission new. A folder that is
+    refused hashes to its refusal, so a re-run skips it too.
+    """
+    digest = hashlib.sha256()
+    if not path.is_dir() or path.is_symlink():
+        if not path.is_file():
+            digest.update(b"missing")
+        elif path.stat().st_size > limits.max_archive_bytes:
+            digest.update(f"oversized archive:{path.stat().st_size}".encode())
+        else:
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+        return digest.hexdigest()
+    try:
+        for rel, read in _folder_entries(path, limits):
+            data = read()
+            digest.update(f"{rel}\0{len(data)}\0".encode())
+            digest.update(data)
+    except (SubmissionError, OSError) as err:
+        digest.update(f"refused:{err}".encode())
+    return digest.hexdigest()
+
+
+def _walk(root: Path, limits: UnpackLimits):
+    """(relative POSIX path, full path, lstat) of everything under ``root``, sorted."""
+    count = 0
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            full = os.path.join(folder, name)
+            count += 1
+            if count > limits.max_files:
+                return
+            yield Path(full).relative_to(root).as_posix(), full, os.lstat(full)
+
+
+def unpack(sub: Submission, staging: Path, limits: UnpackLimits = UnpackLimits()) -> Unpacked:
+    """Copy the gradable files of ``sub`` into ``staging`` (created, must not exist).
+
+    Raises
+    ------
+    SubmissionError
+        The submission is unsafe or unreadable as a whole (see the module docstring).
+    """
+    staging.mkdir(parents=True, mode=0o700)
+    if sub.path.is_dir() and not sub.path.is_symlink():
+        entries = _folder_entries(sub.path, limits)
+    elif sub.path.is_file() and sub.path.name.lower().endswith(".zip"):
+        entries = _zip_entries(sub.path, limits)
+    else:
+        raise SubmissionError(
+            f"{sub.path.name}: not a folder or a .zip file; submit your release folder or a "
+            f".zip of it"
+        )
+    out = Unpacked(staging)
+    total = 0
+    for rel, read in entries:
+        data = read()
+        total += len(data)
+        if total > limits.max_total_bytes:
+            raise SubmissionError(
+                f"the gradable files unpack to more than {limits.max_total_bytes} bytes; "
+                f"clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
+            )
+        target = staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        out.files.append(rel)
+    if not out.files:
+        out.notes.append(
+            "the submission holds no cs231n_lib/*.py file and no notebooks/*.ipynb; submit the "
+            "release folder you worked in (or a .zip of it)"
+        )
+    return out
+
+
+def _release_prefix(names: list[str]) -> str | None:
+    """The folder inside the submission that holds ``cs231n_lib/`` or ``notebooks/``
+    (the shallowest one), as ``"a/b/"`` or ``""``; None if there is none."""
+    best = None
+    for name in names:
+        parts = PurePosixPath(name).parts
+        for i, part in enumerate(parts[:-1]):
+            if part in LAYOUT_DIRS:
+                prefix = "".join(f"{p}/" for p in parts[:i])
+                if best is None or len(prefix) < len(best):
+                    best = prefix
+                break
+    return best
+
+
+def _check_name(name: str, what: str) -> str:
+    """A safe relative POSIX path, or SubmissionError."""
+    clean = name.replace("\\", "/")
+    parts = PurePosixPath(clean).parts
+    if (
+        not clean
+        or clean.startswith("/")
+        or re.match(r"^[A-Za-z]:", clean)
+        or ".." in parts
+        or "\0" in clean
+    ):
+        raise SubmissionError(
+            f"{what}: the entry {name!r} points outside the submission folder (absolute path or "
+            f"'..'); this is refused to protect the grader. Zip your release folder as it is "
+            f"(e.g. `zip -r submission.zip cs231n_lib notebooks`)"
+        )
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+def _folder_entries(root: Path, limits: UnpackLimits):
+    """(relative path, reader) of the gradable files of a folder submission.
+
+    The release root is found without following symlinks; inside ``cs231n_lib/`` and
+    ``notebooks/`` a symlink or special file refuses the submission. Anything else in the
+    folder (a .venv, data caches) is never looked at.
+    """
+    names = []
+    for rel, _, st in _walk_shallow(root, depth=4):
+        if stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            names.append(rel + "/x")
+    prefix = _release_prefix(names)
+    if prefix is None:
+        return []
+    entries, count = [], 0
+    for top in LAYOUT_DIRS:
+        base = root / prefix / top
+        if not os.path.lexists(base):
+            continue
+        for rel, full, st in [(f"{top}", str(base), os.lstat(base))] + [
+            (f"{top}/{r}", f, s) for r, f, s in _walk(base, limits)
+        ]:
+            count += 1
+            shown = f"{root.name}/{prefix}{rel}"
+            if stat.S_ISLNK(st.st_mode):
+                raise SubmissionError(
+                    f"{shown} is a symbolic link (to {os.readlink(full)!r}); symlinks are "
+                    f"refused. Replace it with the real file and submit again"
+                )
+            if count > limits.max_files:
+                raise SubmissionError(
+                    f"{root.name}: more than {limits.max_files} files in cs231n_lib/ and "
+                    f"notebooks/; submit only your release folder"
+                )
+            if stat.S_ISDIR(st.st_mode) or not WANTED.match(rel):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                raise SubmissionError(f"{shown} is not a regular file (a device, pipe or socket)")
+            _check_size(shown, st.st_size, limits)
+            entries.append((rel, _reader_nofollow(full, limits.max_file_bytes)))
+    return entries
+
+
+def _walk_shallow(root: Path, depth: int):
+    """Like :func:`_walk` but only ``depth`` levels deep, skipping hidden folders."""
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        rel_folder = Path(folder).relative_to(root)
+        level = len(rel_folder.parts)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and level < depth)
+        for name in sorted(dirs + files):
+            full = os.path.join(folder, name)
+            yield (rel_folder / name).as_posix(), full, os.lstat(full)
+
+
+def _reader_nofollow(path: str, max_bytes: int):
+    def read() -> bytes:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise SubmissionError(f"{path}: changed into a special file while reading")
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise SubmissionError(f"{path}: grew beyond {max_bytes} bytes while reading")
+        return data
+
+    return read
+
+
+def _check_size(name: str, size: int, limits: UnpackLimits) -> None:
+    if size > limits.max_file_bytes:
+        raise SubmissionError(
+            f"{name}: {size} bytes, more than the {limits.max_file_bytes} bytes allowed per "
+            f"file; clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
+        )
+
+
+def _zip_entries(path: Path, limits: UnpackLimits):
+    size = path.stat().st_size
+    if size > limits.max_archive_bytes:
+        raise SubmissionError(
+            f"{path.name}: {size} bytes, more than the {limits.max_archive_bytes} allowed; "
+            f"submit only your release folder, without data sets"
+        )
+    declared = _declared_entry_count(path)
+    if declared is not None and declared > limits.max_files:
+        raise SubmissionError(
+            f"{path.name}: {declared} entries, more than the {limits.max_files} allowed; "
+            f"submit only your release folder"
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise SubmissionError(
+            f"{path.name}: not a readable zip archive ({err}); create it again, e.g. "
+            f"`zip -r submission.zip cs231n_lib notebooks`"
+        ) from err
+    if len(infos) > limits.max_files:
+        raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
+    names = [_check_name(info.filename, path.name) for info in infos]
+    prefix = _release_prefix(names)
+    if prefix is None:
+        return []
+    entries, seen = [], set()
+    for info, name in zip(infos, names, strict=True):
+        if not name.startswith(prefix):
+            continue
+        rel = name[len(prefix) :]
+        if not rel.startswith(tuple(f"{d}/" for d in LAYOUT_DIRS)) and rel not in LAYOUT_DIRS:
+            continue
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise SubmissionError(
+                f"{path.name}: the entry {info.filename!r} is a symbolic link; symlinks are "
+                f"refused. Zip the real files (zip without --symlinks) and submit again"
+            )
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise SubmissionError(f"{path.name}: the entry {info.filename!r} is a special file")
+        if info.is_dir() or not WANTED.match(rel):
+            continue
+        if rel in seen:
+            raise SubmissionError(f"{path.name}: the entry {rel!r} appears twice")
+        seen.add(rel)
+        _check_size(f"{path.name}:{name}", info.file_size, limits)
+        entries.append((rel, _zip_reader(archive, info, path.name, limits.max_file_bytes)))
+    return entries
+
+
+def _declared_entry_count(path: Path) -> int | None:
+    """The entry count in the zip's end-of-central-directory record, read before parsing."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - (1 << 16) - 22))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 12 > len(tail):
+        return None
+    count = int.from_bytes(tail[at + 10 : at + 12], "little")
+    return None if count == 0xFFFF else count
+
+
+def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, max_bytes: int):
+    def read() -> bytes:
+        try:
+            with archive.open(info) as f:
+                data = f.read(max_bytes + 1)  # never trust the declared size alone
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as err:
+            raise SubmissionError(
+                f"{where}: cannot extract {info.filename!r} ({err}); the archive is damaged or "
+                f"encrypted. Create it again without a password"
+            ) from err
+        if len(data) > max_bytes:
+            raise SubmissionError(f"{where}: {info.filename!r} unpacks beyond {max_bytes} bytes")
+        return data
+
+    return read
