@@ -130,13 +130,16 @@ def max_pool_forward_fast(x, pool_param):
     """
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     windows, _ = _pool_windows(x, ph, pw, stride)  # (N, C, H_out, ph, W_out, pw)
-    out = windows.max(axis=(3, 5))  # (N, C, H_out, W_out)
-    # Index of the first maximum in row-major order: go through the offsets from last to
-    # first so that the earliest one that equals the maximum is the one that stays.
+    # One pass per window offset (a, b) over strided views, running max and argmax together.
+    # Only a strictly larger value moves the argmax, so ties keep the first maximum in
+    # row-major order, as np.argmax (and the naive version) does.
+    out = windows[:, :, :, 0, :, 0].copy()  # (N, C, H_out, W_out)
     argmax = np.zeros(out.shape, dtype=np.uint16)  # (N, C, H_out, W_out)
-    for k in reversed(range(ph * pw)):
+    for k in range(1, ph * pw):
         a, b = divmod(k, pw)
-        argmax[windows[:, :, :, a, :, b] == out] = k
+        candidate = windows[:, :, :, a, :, b]  # (N, C, H_out, W_out) view
+        np.copyto(argmax, k, where=candidate > out)
+        np.maximum(out, candidate, out=out)
     cache = (x, pool_param, argmax)
     return out, cache
 
