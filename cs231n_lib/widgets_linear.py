@@ -2,6 +2,8 @@
 
 - :func:`weights_to_templates` / :func:`plot_templates`: the columns of ``W`` as one 32×32
   colour image per class.
+- :func:`plot_hyperparameter_search`: CS231n's scatter plot of a learning-rate x regularisation
+  search, coloured by training and by validation accuracy.
 - :class:`ScoreExplorer`: choose a test image; see its class scores as a bar chart, each class
   template, and where in the image each score comes from.
 - :class:`RetrainExplorer`: retrain on the dev set with learning-rate / regularisation sliders
@@ -75,6 +77,43 @@ def plot_templates(W: np.ndarray, classes: Sequence[str], fig=None):
         ax.imshow(template.astype(np.uint8))
         ax.set_title(name, fontsize=9)
         ax.axis("off")
+    return fig
+
+
+def plot_hyperparameter_search(results, fig=None):
+    """Scatter a search: log10 learning rate vs log10 reg, coloured by accuracy.
+
+    Parameters
+    ----------
+    results : dict
+        ``(learning_rate, reg) -> (train_accuracy, val_accuracy)``.
+    fig : matplotlib Figure, optional
+        Draw into this figure (default: a new pyplot figure).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: training accuracy (left) and validation accuracy (right).
+    """
+    if not results:
+        raise ValueError("results is empty: run the search first")
+    keys = sorted(results)
+    log_lr = np.log10([k[0] for k in keys])  # (K,)
+    log_reg = np.log10([k[1] for k in keys])  # (K,)
+    accs = np.array([results[k] for k in keys], dtype=np.float64)  # (K, 2)
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(11, 4))
+    axes = fig.subplots(1, 2)
+    for ax, column, name in zip(axes, (0, 1), ("training", "validation"), strict=True):
+        points = ax.scatter(log_lr, log_reg, c=accs[:, column], s=120, cmap="viridis",
+                            edgecolors="black", linewidths=0.5)  # fmt: skip
+        fig.colorbar(points, ax=ax, label=f"{name} accuracy")
+        ax.set_xlabel("log10 learning rate")
+        ax.set_ylabel("log10 regularisation strength")
+        ax.set_title(f"CIFAR-10 {name} accuracy")
+    fig.tight_layout()
     return fig
 
 

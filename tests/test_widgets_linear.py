@@ -8,6 +8,7 @@ import pytest
 from cs231n_lib.widgets_linear import (
     RetrainExplorer,
     ScoreExplorer,
+    plot_hyperparameter_search,
     plot_templates,
     weights_to_templates,
 )
@@ -45,6 +46,20 @@ def test_plot_templates():
     assert [ax.get_title() for ax in fig.axes] == CLASSES
     with pytest.raises(ValueError, match="3 class names for 10 templates"):
         plot_templates(np.ones((3073, 10)), CLASSES[:3], fig=Figure())
+
+
+def test_plot_hyperparameter_search():
+    from matplotlib.figure import Figure
+
+    results = {(1e-7, 1e4): (0.30, 0.28), (1e-6, 1e4): (0.35, 0.33), (1e-7, 1e3): (0.2, 0.1)}
+    fig = plot_hyperparameter_search(results, fig=Figure())
+    left, right = fig.axes[:2]
+    assert "training" in left.get_title() and "validation" in right.get_title()
+    xy = left.collections[0].get_offsets()
+    np.testing.assert_allclose(sorted(map(tuple, np.asarray(xy))), [(-7, 3), (-7, 4), (-6, 4)])
+    np.testing.assert_allclose(sorted(right.collections[0].get_array()), [0.1, 0.28, 0.33])
+    with pytest.raises(ValueError, match="empty"):
+        plot_hyperparameter_search({}, fig=Figure())
 
 
 def test_score_explorer_scores_contributions_and_controls():

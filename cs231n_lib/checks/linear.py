@@ -19,8 +19,8 @@ _FILE = "cs231n_lib/classifiers/linear.py"
 # Lowest validation accuracy a tuned model must reach, on the full data and on the fast slice.
 # The solution's search reaches about 0.40 (SVM) / 0.41 (softmax) on the full data.
 MIN_VAL_ACCURACY = {
-    "svm": {"full": 0.37, "fast": 0.25},
-    "softmax": {"full": 0.37, "fast": 0.25},
+    "svm": {"full": 0.36, "fast": 0.22},
+    "softmax": {"full": 0.36, "fast": 0.22},
 }
 
 
