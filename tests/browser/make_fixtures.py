@@ -59,15 +59,19 @@ class Explorer:
 
     def __init__(self):
         self.step = widgets.IntSlider(value=2, min=1, max=8, description="step")
+        self.cmap = widgets.ToggleButtons(options=["viridis", "gray"], description="colours")
+        self.more = widgets.Button(description="step + 1")
         self.output = widgets.Output()
         self.step.observe(lambda change: self.render(), names="value")
-        self.widget = widgets.VBox([self.step, self.output])
+        self.cmap.observe(lambda change: self.render(), names="value")
+        self.more.on_click(lambda button: setattr(self.step, "value", self.step.value + 1))
+        self.widget = widgets.VBox([self.step, self.cmap, self.more, self.output])
         self.render()
 
     def render(self):
         with self.output:
             self.output.clear_output(wait=True)
-            plt.imshow(np.arange(64).reshape(8, 8) % self.step.value, cmap="viridis")
+            plt.imshow(np.arange(64).reshape(8, 8) % self.step.value, cmap=self.cmap.value)
             plt.title(f"step {self.step.value}")
             plt.show()
 

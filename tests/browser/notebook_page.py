@@ -194,7 +194,7 @@ JS_SCROLL_TO_PART = (
     const nb = panelFor(path).content.node;
     const scroller = nb.querySelector('.jp-WindowedPanel-outer') ?? nb;
     scroller.scrollTop = part * scroller.clientHeight;
-    return scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 1;
+    return scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 50;
 }"""
 )
 
@@ -492,7 +492,7 @@ class NotebookPage:
     def fit_viewport_to_notebook(self) -> None:
         """Make the window as tall as the notebook (up to MAX_VIEWPORT_HEIGHT): the notebook
         is then on screen at once and no control needs scrolling into view."""
-        for _ in range(3):  # the layout settles after a resize; re-measure
+        for _ in range(5):  # the layout settles after a resize; re-measure
             needed = min(self.page.evaluate(JS_FIT_HEIGHT, self.path), MAX_VIEWPORT_HEIGHT)
             if abs(needed - self.page.viewport_size["height"]) <= 2:
                 return
@@ -534,14 +534,22 @@ class NotebookPage:
         )
 
     def use_control(self, control) -> str:
-        """Move a slider one step, pick the next dropdown item or click a button; say what
-        was done ("" when there was nothing to do)."""
+        """Move a slider one step, pick the next dropdown item, choose another of a row of
+        toggle buttons or click a button; say what was done ("" when there was nothing to
+        do)."""
         classes = control.get_attribute("class") or ""
         label = self._label(control)
         if "widget-button" in classes:
             text = control.inner_text().strip()
             control.click()
             return f"button {text or label!r} clicked"
+        if "widget-toggle-buttons" in classes:
+            other = control.locator(".widget-toggle-button:not(.mod-active)").first
+            if not other.count():
+                return ""
+            text = other.inner_text().strip()
+            other.click()
+            return f"toggle buttons {label!r}: chose {text!r}"
         if "widget-dropdown" in classes:
             select = control.locator("select")
             options = select.evaluate("(s) => Array.from(s.options).map((o) => o.text)")

@@ -15,7 +15,7 @@ from .findings import Findings, analyse_kernel_side, analyse_run, judge_stderr
 from .notebook_page import NotebookPage, StoredCell
 
 RUN_TIMEOUT = float(os.environ.get("CS231N_BROWSER_TIMEOUT", "300"))  # seconds per Run All
-MAX_CONTROLS_PER_VIEW = 6  # controls used per widget view
+MAX_BUTTONS = 4  # buttons clicked per widget view
 
 
 @dataclass
@@ -89,9 +89,10 @@ def use_notebook_widgets(
 ) -> list[str]:
     """Use each widget as a student would and require that it answers.
 
-    Every slider (moved one step) and dropdown (next item) must change what its widget shows;
-    of a widget's buttons, clicked in order, at least one must. Each used widget is
-    screenshot afterwards."""
+    Per widget view, the first slider (moved one step), the first dropdown (next item) and
+    the first row of toggle buttons (another choice) must each change what the widget shows;
+    of its buttons, clicked in order, at least one must. One control of each kind keeps the
+    time down where every change retrains a model. Each used widget is screenshot."""
     actions = []
     nb.fit_viewport_to_notebook()  # every control on screen
     for cell in cells:
@@ -100,12 +101,18 @@ def use_notebook_widgets(
         views = nb.widget_views(cell["index"])
         for v in range(views.count()):
             view = views.nth(v)
-            controls = view.locator(".widget-slider, .widget-dropdown, .widget-button")
+            chosen = [
+                view.locator(kind).first
+                for kind in (".widget-slider", ".widget-dropdown", ".widget-toggle-buttons")
+                if view.locator(kind).count()
+            ]
+            buttons = view.locator(".widget-button")
+            chosen += [buttons.nth(b) for b in range(min(buttons.count(), MAX_BUTTONS))]
             button_changes = []
-            for c in range(min(controls.count(), MAX_CONTROLS_PER_VIEW)):
+            for control in chosen:
                 before = nb.widget_result(view)
                 start = time.monotonic()
-                action = nb.use_control(controls.nth(c))
+                action = nb.use_control(control)
                 if not action:
                     continue
                 changed = nb.widget_result_after_use(view, before) is not None

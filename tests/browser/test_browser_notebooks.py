@@ -49,8 +49,9 @@ def test_fixture_notebook_in_jupyterlab(page_session, artifacts):
     """The harness on a notebook with one of everything (figure, interact, explorer)."""
     source = HERE / "fixture_widgets.ipynb"
     run = check_student_view(page_session, source, f"{FIXTURE_DIR}/{source.name}", artifacts)
-    # Both widgets were used: interact's slider and dropdown, the explorer's slider.
-    assert len([a for a in run.widget_actions if "output changed" in a]) == 3, run.widget_actions
+    # Both widgets were used: interact's slider and dropdown; the explorer's slider, toggle
+    # buttons and button.
+    assert len([a for a in run.widget_actions if "output changed" in a]) == 5, run.widget_actions
     assert any("warning" in n for n in run.findings.notes), run.findings.notes
 
 
