@@ -287,3 +287,16 @@ def test_splicing_the_solutions_back_passes_nbval(tmp_path):
     # The instructor's notebook, strictly compared with its stored outputs, on the spliced
     # library: the spliced code reproduces the reference outputs exactly.
     assert run_nbval(REPO / KNN, student, lax=False, tmp=tmp_path) == {}
+
+
+def test_student_readme_has_no_instructor_sections(release):
+    text = (release / "README.md").read_text(encoding="utf-8")
+    assert "## For students" in text and "## For instructors" not in text
+    assert "instructor-only" not in text and "python -m pytest" not in text
+
+
+def test_unbalanced_instructor_section_is_rejected():
+    from cs231n_lib.course.release import strip_instructor_sections
+
+    with pytest.raises(markers.MarkerError, match=r"README.md:2: .* never closed"):
+        strip_instructor_sections("a\n<!-- instructor-only -->\nb\n", "README.md")

@@ -163,6 +163,10 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
         nb = read_notebook(src)
         student, names = release_notebook(nb, rel)
         dst.write_text(nbformat.writes(student) + "\n", encoding="utf-8")
+    elif rel == "README.md":
+        text = strip_instructor_sections(src.read_text(encoding="utf-8"), rel)
+        dst.write_text(text, encoding="utf-8")
+        names = []
     elif rel == "pyproject.toml":
         lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
         dst.write_text(
@@ -176,6 +180,31 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
     report.files.append(rel)
     if names:
         report.regions[rel] = names
+
+
+INSTRUCTOR_BEGIN = "<!-- instructor-only -->"
+INSTRUCTOR_END = "<!-- /instructor-only -->"
+
+
+def strip_instructor_sections(text: str, path: str) -> str:
+    """Drop the README's instructor-only sections (between the two HTML comment lines)."""
+    out: list[str] = []
+    opened: int | None = None
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        tag = line.strip()
+        if tag == INSTRUCTOR_BEGIN:
+            if opened is not None:
+                raise markers.MarkerError(f"{path}:{number}: nested {INSTRUCTOR_BEGIN}")
+            opened = number
+        elif tag == INSTRUCTOR_END:
+            if opened is None:
+                raise markers.MarkerError(f"{path}:{number}: {INSTRUCTOR_END} without a begin")
+            opened = None
+        elif opened is None:
+            out.append(line)
+    if opened is not None:
+        raise markers.MarkerError(f"{path}:{opened}: {INSTRUCTOR_BEGIN} is never closed")
+    return "".join(out)
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cs231n_lib.data._common import DatasetError, display_path
+from cs231n_lib.data._common import DatasetError
 from cs231n_lib.data.embedded import EmbeddedArchive, load_embedded
 from cs231n_lib.data.official import OFFICIAL_DIRNAME, load_CIFAR10, official_dir
 
@@ -22,7 +22,7 @@ def load_cifar10(
     """Load all of CIFAR-10: the official batches if present and verified, else the embedded copy.
 
     Prints one line saying which source was used, e.g.
-    ``CIFAR-10: embedded JPEG-75 copy (datasets/cifar10-jpeg75.tar.gz), 50000 train / 10000 test``.
+    ``CIFAR-10: embedded JPEG-75 copy (cifar10-jpeg75.tar.gz), 50000 train / 10000 test``.
 
     Parameters
     ----------
@@ -54,7 +54,7 @@ def load_cifar10(
     if root is not None or folder.exists():
         try:
             arrays = load_CIFAR10(folder)
-            source = f"official python batches ({display_path(folder)})"
+            source = f"official python batches ({folder.name})"
         except DatasetError as e:
             if root is not None:
                 raise
@@ -62,7 +62,9 @@ def load_cifar10(
     if arrays is None:
         archive = EmbeddedArchive.default()
         arrays = load_embedded(archive)
-        source = f"embedded JPEG-75 copy ({display_path(archive.path)})"
+        # The file name only: the same line wherever the data lives (a clone, a student's
+        # release, the grader's workspace), so notebook outputs compare equal.
+        source = f"embedded JPEG-75 copy ({archive.path.name})"
     if verbose:
         print(f"CIFAR-10: {source}, {len(arrays[1])} train / {len(arrays[3])} test")
     return arrays
