@@ -134,6 +134,7 @@ class PageSession:
 
     window: LabWindow
     evidence: list[Callable[[], str]] = field(default_factory=list)
+    show_trouble: list[Callable[[], None]] = field(default_factory=list)  # before screenshot
 
     @property
     def page(self):
@@ -152,16 +153,20 @@ def page_session(lab_window, request, artifacts):
     session = PageSession(lab_window)
     yield session
     reports = (getattr(request.node, f"rep_{when}", None) for when in ("setup", "call"))
-    if any(r is not None and r.failed for r in reports):
-        _save_failure_evidence(session, artifacts / f"FAILED-{name}")
+    failed = [r for r in reports if r is not None and r.failed]
+    if failed:
+        _save_failure_evidence(session, artifacts / f"FAILED-{name}", failed[0].longreprtext)
         lab_window.lab.shutdown_kernels()
         lab_window.load()
 
 
-def _save_failure_evidence(session: PageSession, stem: Path) -> None:
+def _save_failure_evidence(session: PageSession, stem: Path, failure: str) -> None:
+    for show in session.show_trouble:
+        with contextlib.suppress(Exception):
+            show()
     with contextlib.suppress(Exception):
-        session.page.screenshot(path=str(stem.with_suffix(".png")), full_page=True)
-    parts = []
+        session.page.screenshot(path=str(stem.with_suffix(".png")))
+    parts = ["--- failure ---\n" + failure[-4000:]]
     for describe in session.evidence:
         try:
             parts.append(describe())

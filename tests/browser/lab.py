@@ -117,6 +117,17 @@ def _wait_until_up(url: str, token: str, process: subprocess.Popen, log_path: Pa
     )
 
 
+def _kill_leftover_kernels(runtime_dir: Path) -> None:
+    """Kernels run in their own sessions, outside the server's process group: SIGKILL any
+    whose connection file is still in this server's private runtime folder."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(runtime_dir).encode() in cmdline.read_bytes():
+                os.kill(int(cmdline.parent.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM the server's process group (the server then stops its kernels), then SIGKILL."""
     if process.poll() is not None:
@@ -202,6 +213,7 @@ def running_lab(root: Path, state_dir: Path, extra_env: dict[str, str] | None = 
     finally:
         server.shutdown_kernels()
         _stop(process)
+        _kill_leftover_kernels(dirs["JUPYTER_RUNTIME_DIR"])
 
 
 def copy_notebooks(src: Path, dest: Path, names: Iterable[str] | None = None) -> None:

@@ -596,6 +596,22 @@ class NotebookPage:
             return None
         return self.widget_result(view)
 
+    def show_trouble(self) -> None:
+        """Scroll the first running cell, else the first cell showing an error, into view."""
+        self.page.evaluate(
+            "(path) => {"
+            + _PANEL
+            + """
+            const cells = panelFor(path)?.content.widgets ?? [];
+            const running = cells.find((c) => (c.node.querySelector('.jp-InputPrompt')
+                ?.textContent ?? '').includes('*'));
+            const failing = cells.find((c) => c.node.querySelector(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'));
+            (running ?? failing)?.node.scrollIntoView({block: 'center'});
+        }""",
+            self.path,
+        )
+
     def error_texts(self) -> str:
         """Every stderr-looking output on the page, with its cell (for failure reports)."""
         try:

@@ -36,6 +36,7 @@ def run_like_a_student(
     use_widgets: bool = True,
 ) -> StudentRun:
     nb = session.window.notebook(path, name)
+    session.show_trouble.append(nb.show_trouble)
     session.evidence.append(nb.error_texts)
     session.evidence.append(lambda: "--- server log since the test began ---\n" + nb.new_log())
     findings = Findings(name)

@@ -48,6 +48,7 @@ def lab_window(release_window):
 def test_release_shows_the_stub_message(release, page_session, artifacts):
     assert (release / NOTEBOOK).exists(), f"the release has no {NOTEBOOK}"
     nb = page_session.window.notebook(NOTEBOOK, "release-01_knn")
+    page_session.show_trouble.append(nb.show_trouble)
     page_session.evidence.append(nb.error_texts)
     nb.open()
     nb.run_all(RUN_TIMEOUT)
