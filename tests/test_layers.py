@@ -362,3 +362,24 @@ def test_check_reports_wrong_regularisation(monkeypatch, capsys):
     with pytest.raises(CheckFailed):
         check("two_layer_net")
     assert "loss with reg = 0.7: values differ" in capsys.readouterr().out
+
+
+def test_tuning_check_judges_validation_accuracy(capsys):
+    X_val = np.arange(40, dtype=float).reshape(20, 2)
+    y_val = np.arange(20) % 10
+
+    class Oracle:  # scores that put the right label first for these 20 examples
+        def loss(self, X):
+            return np.eye(10)[(X[:, 0] / 2).astype(int) % 10]
+
+    class AlwaysZero:
+        def loss(self, X):
+            return np.eye(10)[np.zeros(len(X), dtype=int)]
+
+    check("two_layer_net_tuning", best_net=Oracle(), X_val=X_val, y_val=y_val)
+    assert "two_layer_net_tuning: OK" in capsys.readouterr().out
+    with pytest.raises(CheckFailed):
+        check("two_layer_net_tuning", best_net=AlwaysZero(), X_val=X_val, y_val=y_val)
+    assert "best_net reaches 10.0% on the validation set" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="call it as"):
+        check("two_layer_net_tuning")
