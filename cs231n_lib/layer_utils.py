@@ -117,7 +117,11 @@ def conv_relu_backward(dout, cache):
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
-    """A convolution, a ReLU and a max pool.
+    """A convolution, a ReLU and a max pool: ``max_pool(relu(conv(x)))``.
+
+    The max pool runs before the ReLU: max and ReLU commute (max(relu(a), relu(b)) =
+    relu(max(a, b))), so the output and the gradients are the same, and the ReLU works on a
+    pooled map, a quarter of the size for 2x2 pooling.
 
     Parameters
     ----------
@@ -133,12 +137,12 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     -------
     out : ndarray, shape (N, F, H_pool, W_pool)
     cache : tuple
-        ``(conv_cache, relu_cache, pool_cache)``.
+        ``(conv_cache, pool_cache, relu_cache)``.
     """
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
-    s, relu_cache = relu_forward(a)  # (N, F, H_out, W_out)
-    out, pool_cache = max_pool_forward_fast(s, pool_param)  # (N, F, H_pool, W_pool)
-    return out, (conv_cache, relu_cache, pool_cache)
+    pooled, pool_cache = max_pool_forward_fast(a, pool_param)  # (N, F, H_pool, W_pool)
+    out, relu_cache = relu_forward(pooled)  # (N, F, H_pool, W_pool)
+    return out, (conv_cache, pool_cache, relu_cache)
 
 
 def conv_relu_pool_backward(dout, cache):
@@ -148,7 +152,7 @@ def conv_relu_pool_backward(dout, cache):
     ----------
     dout : ndarray, shape (N, F, H_pool, W_pool)
     cache : tuple
-        ``(conv_cache, relu_cache, pool_cache)``.
+        ``(conv_cache, pool_cache, relu_cache)``.
 
     Returns
     -------
@@ -156,7 +160,7 @@ def conv_relu_pool_backward(dout, cache):
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    conv_cache, relu_cache, pool_cache = cache
-    ds = max_pool_backward_fast(dout, pool_cache)  # (N, F, H_out, W_out)
-    da = relu_backward(ds, relu_cache)  # (N, F, H_out, W_out)
+    conv_cache, pool_cache, relu_cache = cache
+    dpooled = relu_backward(dout, relu_cache)  # (N, F, H_pool, W_pool)
+    da = max_pool_backward_fast(dpooled, pool_cache)  # (N, F, H_out, W_out)
     return conv_backward_fast(da, conv_cache)
