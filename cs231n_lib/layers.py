@@ -32,6 +32,12 @@ def affine_forward(x, w, b):
     cache : tuple
         ``(x, w, b)``, the inputs, for :func:`affine_backward`.
     """
+    D = int(np.prod(x.shape[1:]))
+    if w.ndim != 2 or w.shape[0] != D or b.shape != (w.shape[1],):
+        raise ValueError(
+            f"affine_forward: x of shape {x.shape} has D = {D} numbers per example, so w must "
+            f"have shape (D, M) = ({D}, M) and b shape (M,); got w {w.shape} and b {b.shape}"
+        )
     out = None
     # TODO: flatten each example of x to a row, then compute the affine output. Do not modify x.
     ### BEGIN SOLUTION

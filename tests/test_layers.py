@@ -383,3 +383,12 @@ def test_tuning_check_judges_validation_accuracy(capsys):
     assert "best_net reaches 10.0% on the validation set" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="call it as"):
         check("two_layer_net_tuning")
+
+
+def test_affine_forward_shape_mismatch_says_what_to_do():
+    with pytest.raises(
+        ValueError, match=r"D = 12 numbers per example, so w must have shape \(D, M\) = \(12, M\)"
+    ):
+        affine_forward(np.zeros((2, 3, 4)), np.zeros((10, 5)), np.zeros(5))
+    with pytest.raises(ValueError, match=r"b shape \(M,\); got w \(12, 5\) and b \(4,\)"):
+        affine_forward(np.zeros((2, 3, 4)), np.zeros((12, 5)), np.zeros(4))
