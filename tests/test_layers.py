@@ -247,6 +247,13 @@ def test_random_shapes(seed):
     dr = relu_backward(*frozen(np.ones_like(x)), r_cache)
     np.testing.assert_array_equal(dr, (x > 0).astype(float), err_msg=config)
 
+    sg, sg_cache = sigmoid_forward(*frozen(x))
+    np.testing.assert_allclose(sg, 1 / (1 + np.exp(-x)), rtol=1e-14, err_msg=config)
+    dsg = sigmoid_backward(*frozen(dr), sg_cache)
+    np.testing.assert_allclose(
+        dsg, dr * np.exp(-x) / (1 + np.exp(-x)) ** 2, rtol=1e-12, err_msg=config
+    )
+
     scores, labels = rng.standard_normal((N, C)) * 3, rng.integers(C, size=N)
     for fn, ref in ((svm_loss, _svm_loop), (softmax_loss, _softmax_loop)):
         loss, dscores = fn(*frozen(scores, labels))
