@@ -13,6 +13,8 @@ from .notebook_page import WIDGET_MIME, StoredCell
 
 FIGURE_REPR = re.compile(r"<Figure size [\d.]+x[\d.]+ with \d+ Axes>")
 WARNING_LINE = re.compile(r"\b\w*Warning\b:")
+# The value of a last line like plt.title(...) or ax.axis(...): noise a student sees.
+MATPLOTLIB_REPR = re.compile(r"^\s*(\[?<matplotlib\.|Text\(-?[\d.]+, -?[\d.]+, |\(np\.float64\()")
 
 
 @dataclass
@@ -77,6 +79,12 @@ def analyse_run(
                 )
             elif out["output_type"] == "stream" and out["name"] == "stderr":
                 judge_stderr(findings, cell, dom["text"])
+            elif out["output_type"] == "execute_result" and MATPLOTLIB_REPR.match(dom["text"]):
+                findings.note(
+                    cell,
+                    f"shows the stray value {dom['text'].strip()[:60]!r} of a plotting call "
+                    "(end the cell's last line with ';' or call plt.show())",
+                )
             if WIDGET_MIME in out["mimes"]:
                 _judge_widget_view(findings, cell, dom)
             if "image/png" in out["mimes"] and not any(

@@ -193,8 +193,15 @@ JS_SCROLL_TO_PART = (
     + """
     const nb = panelFor(path).content.node;
     const scroller = nb.querySelector('.jp-WindowedPanel-outer') ?? nb;
-    scroller.scrollTop = part * scroller.clientHeight;
-    return scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 50;
+    const wanted = part * scroller.clientHeight;
+    scroller.scrollTop = wanted;
+    // The last part is scrolled less than asked (the end is reached): ``repeated`` px at its
+    // top were in the previous part already.
+    return {
+        more: scroller.scrollTop + scroller.clientHeight < scroller.scrollHeight - 50,
+        repeated: wanted - scroller.scrollTop,
+        top: Math.max(0, scroller.getBoundingClientRect().top),
+    };
 }"""
 )
 
@@ -507,11 +514,16 @@ class NotebookPage:
             old.unlink()
         written = []
         for part in range(1, 100):
-            more = self.page.evaluate(JS_SCROLL_TO_PART, [self.path, part - 1])
+            where = self.page.evaluate(JS_SCROLL_TO_PART, [self.path, part - 1])
             target = path if part == 1 else path.with_name(f"{path.stem}-part{part}.png")
-            self.page.screenshot(path=str(target))
+            size = self.page.viewport_size
+            clip = None
+            if where["repeated"] > 0:  # keep only what the previous part did not show
+                top = where["top"] + where["repeated"]
+                clip = {"x": 0, "y": top, "width": size["width"], "height": size["height"] - top}
+            self.page.screenshot(path=str(target), clip=clip)
             written.append(target)
-            if not more:
+            if not where["more"]:
                 break
         self.page.evaluate(JS_SCROLL_TO_PART, [self.path, 0])
         return written
