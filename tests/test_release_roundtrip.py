@@ -1,0 +1,137 @@
+"""The release round trip through real nbval: an unsolved release fails exactly at the unfinished
+exercises, a partial one only where unfinished, and the spliced solutions reproduce the
+instructor's reference outputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cs231n_lib.course.release import build_release, read_notebook
+from cs231n_lib.course.solutions import fill_regions, solution_regions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rel") / "student"
+    build_release(REPO, out)
+    return out
+
+
+def run_nbval(notebook: Path, library_root: Path, *, lax: bool, tmp: Path) -> dict[int, str]:
+    """Run nbval on one notebook importing cs231n_lib from ``library_root``.
+
+    Returns {code-cell index: failure message} for the cells that failed.
+    """
+    report = tmp / f"{notebook.stem}-{'lax' if lax else 'strict'}.xml"
+    env = dict(os.environ, PYTHONPATH=str(library_root), CS231N_FAST="1")
+    env["CS231N_DATA_DIR"] = str(REPO / "datasets")  # reuse the decoded cache
+    args = [
+        sys.executable, "-m", "pytest", str(notebook), "-p", "no:cacheprovider",
+        "-o", "addopts=", "--nbval-current-env", f"--junitxml={report}", "-q",
+        "--nbval-lax" if lax else "--nbval",
+        "--nbval-sanitize-with", str(REPO / "tests" / "sanitize.cfg"),
+        "--rootdir", str(notebook.parent), "-c", os.devnull,
+    ]  # fmt: skip
+    subprocess.run(args, env=env, cwd=notebook.parent, capture_output=True, check=False)
+    failed = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if problem is not None:
+            index = int(case.get("name").rsplit("Cell ", 1)[1])
+            failed[index] = (problem.get("message") or "") + (problem.text or "")
+    assert list(ET.parse(report).getroot().iter("testcase")), f"nbval ran nothing: {report}"
+    return failed
+
+
+def failure_sets(nb: nbformat.NotebookNode, unimplemented: set[str]) -> tuple[set[int], set[int]]:
+    """Code-cell indices that must fail, and those that may, given unfinished exercises.
+
+    Must fail: the graded check cell of every unfinished exercise, and every cell holding an
+    unfinished student region. May fail: cells that declare they need an unfinished exercise
+    (they use its results). Every other cell must pass.
+    """
+    must, may, index = set(), set(), 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        needs = set(cell.metadata.get("cs231n", {}).get("needs", []))
+        if grade_id in unimplemented or cell.id in unimplemented:
+            must.add(index)
+        elif needs & unimplemented:
+            may.add(index)
+        index += 1
+    return must, may
+
+
+def assert_fails_exactly(failed: dict[int, str], nb, unimplemented: set[str]) -> None:
+    must, may = failure_sets(nb, unimplemented)
+    assert must <= set(failed), f"cells {sorted(must - set(failed))} should have failed"
+    assert set(failed) <= must | may, f"cells {sorted(set(failed) - must - may)} failed"
+    for index in must:
+        # A stub says where to write code; a check of an empty notebook result says what is
+        # missing. Either way the student sees which exercise to do.
+        text = failed[index]
+        assert ("NotImplementedError" in text and "implement this in" in text) or (
+            "CheckFailed" in text
+        ), text[-400:]
+
+
+KNN = "notebooks/01_knn.ipynb"
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_released_knn_fails_exactly_at_unimplemented_exercises(release, tmp_path):
+    nb = read_notebook(release / KNN)
+    exercises = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata}
+    exercises |= {c.id for c in nb.cells if c.cell_type == "code" and "STUDENT REGION" in c.source}
+    assert len(exercises) >= 6
+    failed = run_nbval(release / KNN, release, lax=True, tmp=tmp_path)
+    assert_fails_exactly(failed, nb, exercises)
+    assert min(failed) > 0, "the setup and data cells must run in an unsolved release"
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_partial_submission_fails_only_where_unfinished(release, tmp_path):
+    student = tmp_path / "student"
+    build_release(REPO, student)
+    done = {"KNearestNeighbor.compute_distances_two_loops", "KNearestNeighbor.predict_labels"}
+    filled = fill_regions(student, solution_regions(REPO), only=done)
+    assert set(filled) == done
+    nb = read_notebook(student / KNN)
+    unfinished = {
+        "compute_distances_one_loop", "compute_distances_no_loops", "knn_cross_validation",
+        "knn_best_k",
+    }  # fmt: skip
+    failed = run_nbval(student / KNN, student, lax=True, tmp=tmp_path)
+    assert_fails_exactly(failed, nb, unfinished)
+    must_pass = {"check-compute-distances-two-loops", "check-predict-labels", "accuracy-k1"}
+    code_ids = [c.id for c in nb.cells if c.cell_type == "code"]
+    assert not {code_ids[i] for i in failed} & must_pass
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_splicing_the_solutions_back_passes_nbval(tmp_path):
+    student = tmp_path / "student"
+    build_release(REPO, student)
+    filled = fill_regions(student, solution_regions(REPO))
+    assert len(filled) >= 7
+    # Released notebook with the solutions spliced in: runs clean.
+    assert run_nbval(student / KNN, student, lax=True, tmp=tmp_path) == {}
+    # The instructor's notebook, strictly compared with its stored outputs, on the spliced
+    # library: the spliced code reproduces the reference outputs exactly.
+    assert run_nbval(REPO / KNN, student, lax=False, tmp=tmp_path) == {}
