@@ -50,7 +50,7 @@ def weights_to_templates(W: np.ndarray) -> np.ndarray:
     return 255.0 * (T - low) / np.maximum(high - low, 1e-12)  # (C, 32, 32, 3)
 
 
-def plot_templates(W: np.ndarray, classes: Sequence[str], fig=None):
+def plot_templates(W: np.ndarray, classes: Sequence[str], fig=None, title: str | None = None):
     """Show every class's template in one row.
 
     Parameters
@@ -60,6 +60,8 @@ def plot_templates(W: np.ndarray, classes: Sequence[str], fig=None):
     classes : sequence of str, length C
     fig : matplotlib Figure, optional
         Draw into this figure (default: a new pyplot figure).
+    title : str, optional
+        A title above the row.
 
     Returns
     -------
@@ -77,6 +79,8 @@ def plot_templates(W: np.ndarray, classes: Sequence[str], fig=None):
         ax.imshow(template.astype(np.uint8))
         ax.set_title(name, fontsize=9)
         ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -251,8 +255,8 @@ class ScoreExplorer:
         maps = self.contributions(i)  # (C, 32, 32)
         pred, truth = int(np.argmax(s)), int(self.y[i])
         grid = fig.add_gridspec(
-            3, 4, height_ratios=[2.2, 1, 1], left=0.03, right=0.99, top=0.95, bottom=0.02,
-            hspace=0.35, wspace=0.3,
+            3, 4, height_ratios=[2.2, 1.3, 1.3], left=0.02, right=0.99, top=0.95, bottom=0.01,
+            hspace=0.45, wspace=0.45,
         )  # fmt: skip
 
         ax = fig.add_subplot(grid[0, 0])
@@ -267,7 +271,7 @@ class ScoreExplorer:
         bars[pred].set_linewidth(2.5)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(range(C), self.classes, rotation=30, ha="right", fontsize=9)
-        ax.set_ylabel("score  x · w_c + b_c")
+        ax.set_ylabel("score")
         ax.set_title(f"class scores (green: true class, outlined: prediction {self.classes[pred]})",
                      fontsize=10)  # fmt: skip
 
@@ -275,7 +279,8 @@ class ScoreExplorer:
         _draw_tiles(ax, self.templates.astype(np.uint8), self.classes, cols=C)
         ax.set_title("templates: the columns of W as images", fontsize=9)
         ax = fig.add_subplot(grid[2, :])
-        bound = float(np.max(np.abs(maps))) or 1.0
+        # A shared, robust colour range: a few extreme pixels should not wash out the rest.
+        bound = float(np.percentile(np.abs(maps), 99.5)) or 1.0
         labels = [f"{name} {score:+.1f}" for name, score in zip(self.classes, s, strict=True)]
         _draw_tiles(ax, maps, labels, cols=C, cmap="coolwarm", vmin=-bound, vmax=bound)
         ax.set_title(
@@ -285,7 +290,7 @@ class ScoreExplorer:
 
     def render(self) -> None:
         """Redraw the picture and the summary for the current control values."""
-        fig = _new_figure(12, 6.5)
+        fig = _new_figure(12, 7.5)
         self.draw(fig)
         self.image.value = _png(fig)
         self.text.value = self.summary()

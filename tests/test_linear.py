@@ -403,9 +403,15 @@ def test_tuning_check(capsys):
     untrained = LinearSVM(np.zeros((3, 3)))  # predicts class 0 for everything: 1/3 accuracy
     with pytest.raises(CheckFailed):
         check("svm_tuning", **{**values, "best_svm": untrained})
-    assert "best model: the model passed as the best" in capsys.readouterr().out
+    assert "best model matches results: the model passed as the best" in capsys.readouterr().out
     with pytest.raises(TypeError, match="best_svm=best_svm"):
         check("svm_tuning", results=values["results"])
+    with pytest.raises(CheckFailed):
+        check("svm_tuning", **{**values, "results": {}, "best_svm": None})  # unsolved search
+    assert "it is empty: did the search cell run to the end?" in capsys.readouterr().out
+    with pytest.raises(CheckFailed):
+        check("svm_tuning", **{**values, "best_svm": None})
+    assert "best_svm is None" in capsys.readouterr().out
     small = dict(list(values["results"].items())[:2])
     with pytest.raises(CheckFailed):
         check("svm_tuning", **{**values, "results": small})

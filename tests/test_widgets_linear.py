@@ -91,15 +91,26 @@ def test_score_explorer_rejects_mismatched_inputs():
         ScoreExplorer(np.zeros((3073, 10)), images[:3], X, y, CLASSES)
 
 
-def test_retrain_explorer_retrains_when_a_control_changes():
-    _, X, y = _images(4, N=120)
-    explorer = RetrainExplorer(
-        X[:100], y[:100], X[100:], y[100:], CLASSES, num_iters=10, batch_size=20
-    )
+def test_retrain_explorer_draws_templates_of_image_weights():
+    _, X, y = _images(4, N=60)
+    explorer = RetrainExplorer(X[:40], y[:40], X[40:], y[40:], CLASSES, num_iters=10,
+                               batch_size=20)  # fmt: skip
     assert bytes(explorer.image.value).startswith(PNG)
     assert len(explorer.loss_history) == 10
+    assert explorer.summary().startswith(
+        "svm, learning rate 1.0e-07, reg 5.0e+04, 10 steps: final loss"
+    )
+    assert explorer.clf.W.shape == (3073, 10)
+
+
+def test_retrain_explorer_retrains_when_a_control_changes():
+    # Few features keep this quick: the controls and the text do not depend on image size.
+    rng = np.random.default_rng(5)
+    X = np.hstack([50 * rng.standard_normal((80, 12)), np.ones((80, 1))])  # (80, 13)
+    y = rng.integers(0, 10, size=80)
+    explorer = RetrainExplorer(X[:60], y[:60], X[60:], y[60:], CLASSES, num_iters=20,
+                               batch_size=20, learning_rate=1e-5, reg=1.0)  # fmt: skip
     first_text, first_png = explorer.summary(), explorer.image.value
-    assert first_text.startswith("svm, learning rate 1.0e-07, reg 5.0e+04, 10 steps: final loss")
 
     explorer.learning_rate.value = 1e-6
     assert explorer.summary() != first_text and explorer.image.value != first_png
@@ -109,14 +120,12 @@ def test_retrain_explorer_retrains_when_a_control_changes():
     assert explorer.summary().startswith("softmax, ")
     assert type(explorer.clf).__name__ == "Softmax"
 
-    explorer.num_iters.value = 20
-    assert len(explorer.loss_history) == 20
+    explorer.num_iters.value = 30
+    assert len(explorer.loss_history) == 30
 
     # The same settings give the same run (fixed seed).
-    again = RetrainExplorer(
-        X[:100], y[:100], X[100:], y[100:], CLASSES, kind="softmax", learning_rate=1e-6,
-        num_iters=20, batch_size=20,
-    )  # fmt: skip
+    again = RetrainExplorer(X[:60], y[:60], X[60:], y[60:], CLASSES, kind="softmax",
+                            learning_rate=1e-6, reg=1.0, num_iters=30, batch_size=20)  # fmt: skip
     assert again.loss_history == explorer.loss_history
 
     explorer.learning_rate.value = 1e-4

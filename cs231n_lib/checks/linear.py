@@ -16,10 +16,12 @@ from cs231n_lib.classifiers import linear
 
 _FILE = "cs231n_lib/classifiers/linear.py"
 
-# Lowest validation accuracy a tuned model must reach, on the full data and on the fast slice.
-# The solution's search reaches about 0.40 (SVM) / 0.41 (softmax) on the full data.
+# Lowest validation accuracy a tuned model must reach, on the full data and on the fast slice
+# (1,000 training images, 200 validation images). The notebooks' solution searches reach 0.361
+# (SVM) and 0.387 (softmax) on the full data, 0.25-0.30 on the fast slice; an accuracy measured on
+# 1,000 images moves by about 1.5 points from sampling alone, on 200 images by about 3.
 MIN_VAL_ACCURACY = {
-    "svm": {"full": 0.36, "fast": 0.22},
+    "svm": {"full": 0.35, "fast": 0.22},
     "softmax": {"full": 0.36, "fast": 0.22},
 }
 
@@ -173,23 +175,35 @@ def check_linear_classifier_predict(t: Checker) -> None:
     t.equal("y_pred", y_pred, np.argmax(X @ W, axis=1))
 
 
+_NOT_PASSED = object()  # default of the tuning checks' arguments: tells "not passed" from None
+
+
 def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4) -> None:
     """``values``: results, best_<kind>, X_val, y_val, as the notebook passes them."""
     if t.mode == "record":
         return  # judged from the notebook's values; there is nothing to record
-    missing = [name for name, value in values.items() if value is None]
+    missing = [name for name, value in values.items() if value is _NOT_PASSED]
     if missing:
         wanted = ", ".join(f"{name}={name}" for name in missing)
         raise TypeError(f"pass the search's values to the check: check(..., {wanted})")
-    results, best_model, X_val, y_val = values.values()
-    ok_format = isinstance(results, dict) and all(
-        isinstance(key, tuple) and len(key) == 2 and len(np.atleast_1d(value)) == 2
-        for key, value in results.items()
+    (results, best_model, X_val, y_val), best_name = values.values(), list(values)[1]
+    ok_format = (
+        isinstance(results, dict)
+        and len(results) > 0
+        and all(
+            isinstance(key, tuple) and len(key) == 2 and len(np.atleast_1d(value)) == 2
+            for key, value in results.items()
+        )
     )
     t.true(
         "results format",
         ok_format,
-        "results must map (learning_rate, reg) tuples to (train_accuracy, val_accuracy) tuples",
+        "results must map (learning_rate, reg) tuples to (train_accuracy, val_accuracy) tuples"
+        + (
+            "; it is empty: did the search cell run to the end?"
+            if isinstance(results, dict) and not results
+            else ""
+        ),
     )
     if not ok_format:
         return
@@ -208,9 +222,16 @@ def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4
         "accuracies must be fractions in [0, 1], e.g. np.mean(y_pred == y)",
     )
     best_val = accs[:, 1].max()
+    t.true(
+        "best model kept",
+        best_model is not None,
+        f"{best_name} is None; keep the classifier with the best validation accuracy in it",
+    )
+    if best_model is None:
+        return
     val_acc = float(np.mean(best_model.predict(X_val) == y_val))
     t.true(
-        "best model",
+        "best model matches results",
         np.isclose(val_acc, best_val),
         f"the model passed as the best has validation accuracy {val_acc:.4f}, but the best "
         f"validation accuracy in results is {best_val:.4f}; keep the classifier that reached it",
@@ -225,7 +246,9 @@ def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4
 
 
 @exercise("svm_tuning", "the hyper-parameter search cell (svm_tuning) of notebooks/02_svm.ipynb")
-def check_svm_tuning(t: Checker, results=None, best_svm=None, X_val=None, y_val=None) -> None:
+def check_svm_tuning(
+    t: Checker, results=_NOT_PASSED, best_svm=_NOT_PASSED, X_val=_NOT_PASSED, y_val=_NOT_PASSED
+) -> None:
     values = dict(results=results, best_svm=best_svm, X_val=X_val, y_val=y_val)
     _check_tuning(t, "svm", values)
 
@@ -235,7 +258,11 @@ def check_svm_tuning(t: Checker, results=None, best_svm=None, X_val=None, y_val=
     "the hyper-parameter search cell (softmax_tuning) of notebooks/03_softmax.ipynb",
 )
 def check_softmax_tuning(
-    t: Checker, results=None, best_softmax=None, X_val=None, y_val=None
+    t: Checker,
+    results=_NOT_PASSED,
+    best_softmax=_NOT_PASSED,
+    X_val=_NOT_PASSED,
+    y_val=_NOT_PASSED,
 ) -> None:
     values = dict(results=results, best_softmax=best_softmax, X_val=X_val, y_val=y_val)
     _check_tuning(t, "softmax", values)
