@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/linear_classifiers.py            # everything (a few minutes)
     .venv/bin/python benchmarks/linear_classifiers.py --quick    # smaller search, for a smoke run
+    .venv/bin/python benchmarks/linear_classifiers.py --speed-only
 
 Prints, side by side from one run (the machines are shared, so only numbers measured together
 are compared):
@@ -158,6 +159,7 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller grid and shorter runs")
     parser.add_argument("--workers", type=int, default=2, help="processes for the search")
     parser.add_argument("--save-weights", metavar="DIR", help="save the tuned weights here")
+    parser.add_argument("--speed-only", action="store_true", help="only part 1, the speed-ups")
     args = parser.parse_args(argv)
     grids = QUICK_GRIDS if args.quick else GRIDS
     search_iters, tuned_iters, tuned_batch = (300, 600, 500) if args.quick else (1500, 4000, 1000)
@@ -169,6 +171,8 @@ def main(argv=None) -> None:
           f"prepared in {time.perf_counter() - start:.1f} s\n")  # fmt: skip
 
     speedups(repeats=3 if args.quick else 7)
+    if args.speed_only:
+        return
 
     jobs = [(kind, lr, reg, search_iters, 200)
             for kind, grid in grids.items()
