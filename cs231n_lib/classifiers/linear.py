@@ -253,9 +253,12 @@ class LinearClassifier:
         independent sample of the training set, so every step's gradient is an unbiased estimate
         of the full gradient whatever happened before, the code is one line, and it also works
         when ``batch_size > num_train`` (small dev sets). On CIFAR-10 (49,000 examples, batches of
-        200) about one batch in three holds an example twice, and only once, so sampling without
-        replacement or in shuffled epochs would train just the same. The loss is evaluated on the
-        minibatch *before* the step: ``loss_history[0]`` is the loss of the starting weights.
+        200) about one minibatch in three contains a repeated example (almost always just one),
+        so sampling without replacement or in shuffled epochs would train just the same. The loss
+        is evaluated on the minibatch *before* the step: ``loss_history[0]`` is the loss of the
+        starting weights. Weights the classifier already has are the starting point (calling
+        ``train`` again continues training, for example with a smaller learning rate); otherwise
+        they start small and random.
 
         Parameters
         ----------
@@ -264,7 +267,7 @@ class LinearClassifier:
         y : ndarray of int, shape (N,)
             Training labels, ``0 <= y[i] < C``; C is ``max(y) + 1`` when the weights are created.
         learning_rate : float
-            Step size of the update ``W -= learning_rate * dW``.
+            Step size of the update ``W <- W - learning_rate * dW``.
         reg : float
             Regularisation strength (see the module docstring for the convention).
         num_iters : int
