@@ -103,3 +103,17 @@ def test_fingerprint_tolerates_rounding_noise_only():
 def test_unknown_exercise_suggests_names():
     with pytest.raises(KeyError, match="did you mean"):
         check("compute_distances_two_loop")
+
+
+def test_not_implemented_reaches_the_student_without_framework_frames(monkeypatch):
+    import traceback
+
+    def stub(self, X):
+        raise NotImplementedError("KNearestNeighbor.compute_distances_no_loops: implement this")
+
+    monkeypatch.setattr(KNearestNeighbor, "compute_distances_no_loops", stub)
+    with pytest.raises(NotImplementedError) as info:
+        check("compute_distances_no_loops")
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert [f.name for f in frames][-1] == "check" and len(frames) <= 2
+    assert info.value.__cause__ is None and info.value.__suppress_context__

@@ -73,7 +73,7 @@ def student_end_line(indent: str, name: str, *, markdown: bool = False) -> str:
     return f"{indent}<!-- {text} -->" if markdown else f"{indent}# {text}"
 
 
-MARKDOWN_ANSWER_STUB = "*Your answer:* write your answer here."
+MARKDOWN_ANSWER_STUB = "*(write your answer here)*"
 
 
 def stub_message(name: str, where: str) -> str:
