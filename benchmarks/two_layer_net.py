@@ -9,6 +9,11 @@ Goal (issue 4, CS231n): validation accuracy >= 52%. Not a test: machines are sha
 
     python benchmarks/two_layer_net.py                 # search + final run (~15-30 min on 2 cores)
     python benchmarks/two_layer_net.py --no-search     # final run of the default configuration
+
+Measured (2 shared, busy cores; embedded JPEG-75 copy): search winner H=500, Adam lr 2e-4,
+reg 0; final run 15 epochs, best validation epoch 10: val 51.1%, test 53.3%, training 1200 s
+(80 s/epoch). Training accuracy reached 77%: the run overfits, and the 3-epoch search on 10,000
+images is too short to show that regularisation would pay off over 15 epochs.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
 from cs231n_lib.data import get_cifar10_data
 from cs231n_lib.solver import Solver
 
-DEFAULT = {"hidden_dim": 500, "learning_rate": 1e-3, "reg": 0.0}
-SEARCH = {"hidden_dim": [500], "learning_rate": [5e-4, 1e-3], "reg": [0.0, 0.05]}
+DEFAULT = {"hidden_dim": 500, "learning_rate": 2e-4, "reg": 0.0}  # the search's winner
+# Adam on raw (mean-subtracted, unscaled) pixels wants small steps: 1e-3 is noisy, 5e-4 worse.
+SEARCH = {"hidden_dim": [500], "learning_rate": [1e-4, 2e-4], "reg": [0.0, 0.5]}
 
 
 def train(data, hidden_dim, learning_rate, reg, *, num_epochs, seed=0, verbose=False):
