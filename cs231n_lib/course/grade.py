@@ -93,6 +93,7 @@ class GradeOptions:
     sanitizer: Path | None = None  # default SOURCE/tests/sanitize.cfg when present
     uid_base: int = 61000
     progress: bool = True
+    keep_work: bool = False  # keep each submission's workspace (debugging the grader)
 
 
 @dataclass
@@ -196,7 +197,7 @@ def _grade_locked(submissions, options: GradeOptions, out: Path, private: Path, 
                 _store_result(results_dir, sub.content_hash, result)
                 bar.set_postfix_str(f"{sub.student}: {result['total']:g}/{result['max_total']:g}")
             except Exception as err:  # never lose the batch to one submission
-                failed.append((sub.student, f"{type(err).__name__}: {err}"))
+                failed.append((sub.student, f"{type(err).__name__}: {err}"[:2000]))
                 (private / "errors.log").open("a").write(
                     f"--- {sub.student} ({sub.path})\n{traceback.format_exc()}\n"
                 )
@@ -261,14 +262,35 @@ def _seed(seed: int | None, private: Path) -> tuple[int, str]:
     return int(digest[:8], 16) % (2**31 - 1), f"derived from the secret in {path}"
 
 
+# Run at every graded kernel's start (reference and students alike). nbval never compares
+# images, so rendering them is wasted CPU; figures still display as text ("<Figure ...>").
+KERNEL_STARTUP = """\
+def _cs231n_grading_no_images():
+    from IPython import get_ipython
+
+    formatters = get_ipython().display_formatter.formatters
+    for mime in ("image/png", "image/jpeg", "image/svg+xml", "application/pdf"):
+        formatters[mime].enabled = False
+
+
+_cs231n_grading_no_images()
+del _cs231n_grading_no_images
+"""
+
+
 def _home_template(cache: Path) -> Path:
-    """A HOME with matplotlib's font cache built, copied into every sandbox."""
-    home = cache / "home-template"
+    """A HOME with matplotlib's font cache built and the kernel startup file, for every
+    sandbox."""
+    version = hashlib.sha256(KERNEL_STARTUP.encode()).hexdigest()[:12]
+    home = cache / f"home-template-{version}"
     if (home / ".ready").exists():
         return home
     shutil.rmtree(home, ignore_errors=True)
     config = home / ".config" / "matplotlib"
     config.mkdir(parents=True)
+    startup = home / ".ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-cs231n-grading.py").write_text(KERNEL_STARTUP)
     subprocess.run(
         [
             sys.executable,
@@ -289,6 +311,8 @@ def _data_dir(source: Path) -> Path | None:
     folder = source / "datasets"
     if not folder.is_dir():
         return None
+    if list(folder.glob("cache/*/X_train.npy")) or (folder / "cifar-10-batches-py").is_dir():
+        return folder  # decoded already (or the official batches, which need no decoding)
     code = "from cs231n_lib.data import load_cifar10; load_cifar10(verbose=False)"
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -395,13 +419,32 @@ def _grade_one(rt, course, templates, sub: Submission, work: Path, slot: int, op
             "stats": {
                 "passes": stats.passes,
                 "seconds": round(stats.seconds, 2),
+                "cpu_seconds": round(stats.cpu_seconds, 2),
                 "peak_memory": stats.peak_memory,
             },
         }
         return result, stats.network
+    except Exception:
+        _keep_logs(ws / "grading", work.parent / "errors" / f"{sub.student}-{sub.content_hash[:8]}")
+        raise
     finally:
+        if options.keep_work:
+            kept = work.parent / "kept" / f"{sub.student}-{sub.content_hash[:8]}"
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.parent.mkdir(exist_ok=True)
+            if ws.exists():
+                shutil.move(ws, kept)
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(ws, ignore_errors=True)
+
+
+def _keep_logs(grading: Path, dest: Path) -> None:
+    """Copy a failed run's logs where the instructor can read them after the batch."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for pattern in ("*.log", "events-*.jsonl", "policy.json", "kernel-status.json"):
+        for path in grading.glob(pattern):
+            shutil.copy(path, dest / path.name)
 
 
 def _store_result(folder: Path, digest: str, result: dict) -> None:

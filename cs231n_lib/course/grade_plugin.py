@@ -11,6 +11,9 @@ this plugin only records what happened, so the grader can score it:
   "timed_out": ..., "kernel_alive": ..., "kernel_status": ..., "outputs": [...]}`` after it;
 - ``{"event": "finished"}`` when the run ends normally.
 
+After a cell that hung (nbval's timeout) or killed the kernel, the notebook's remaining cells
+are skipped: the grader runs the notebook again without that cell.
+
 It also makes nbval notice a dead kernel within a second instead of waiting for the whole cell
 timeout (nbval polls the kernel's channels; a kernel that called ``os._exit`` never answers).
 """
@@ -74,8 +77,11 @@ class _Recorder:
         self.status_path = config.getoption("cs231n_kernel_status")
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
         self.timed_out_before: dict[str, bool] = {}
+        self.fatal: set[str] = set()
+        self.notebook = None
 
     def _write(self, event: dict) -> None:
+        event["time"] = round(time.time(), 3)
         self.file.write(json.dumps(event) + "\n")
         self.file.flush()
         os.fsync(self.file.fileno())
@@ -90,6 +96,16 @@ class _Recorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item):
+        if self._where(item)["nb"] in self.fatal:
+            # An earlier cell hung or killed the kernel: the grader re-runs this notebook
+            # without it, so running the rest now would only waste time.
+            pytest.skip("an earlier cell hung or crashed the kernel")
+        if item.parent is not self.notebook:
+            # A new notebook gets a new kernel: forget the last kernel's exit status, so a
+            # status only ever describes the kernel it is read for.
+            self.notebook = item.parent
+            if self.status_path:
+                Path(self.status_path).unlink(missing_ok=True)
         self.timed_out_before[item.nodeid] = bool(getattr(item.parent, "timed_out", False))
         self._write({"event": "start", **self._where(item)})
 
@@ -101,7 +117,10 @@ class _Recorder:
             return
         if call.when == "teardown":
             return
-        self._write(self._end_event(item, call, report))
+        event = self._end_event(item, call, report)
+        if event["timed_out"] or (event["outcome"] == "failed" and not event["kernel_alive"]):
+            self.fatal.add(event["nb"])
+        self._write(event)
 
     def _end_event(self, item, call, report) -> dict:
         parent = item.parent

@@ -69,6 +69,7 @@ class Runtime:
     def settings(self) -> dict:
         """What changes grades, for the cache key."""
         return {
+            "home": self.home_template.name,
             "limits": asdict(self.limits),
             "fast": self.fast,
             "sanitizer": self.sanitizer.read_text() if self.sanitizer else None,
@@ -90,6 +91,7 @@ class RunStats:
     passes: int = 0
     seconds: float = 0.0
     peak_memory: int = 0
+    cpu_seconds: float = 0.0  # nbval + launcher + kernel, from the run's cgroup
     network: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -176,19 +178,21 @@ def make_policy(rt: Runtime, ws: Path, slot: int, group) -> Policy:
 
 
 # -- one pass ------------------------------------------------------------------------------------
-def prepare_workspace(ws: Path, course: Course, regions: RegionSet) -> tuple[list[str], list[str]]:
-    """Create ``ws`` with the spliced library; returns (regions used, notes)."""
+def prepare_workspace(
+    ws: Path, course: Course, regions: RegionSet
+) -> tuple[list[str], dict[str, str]]:
+    """Create ``ws`` with the spliced library; returns (regions used, {refused region: why})."""
     if ws.exists():
         shutil.rmtree(ws)
     (ws / "course").mkdir(parents=True, mode=0o755)
     os.chmod(ws, 0o700)
-    used, notes = assemble_library(course.release_root, ws / "course", regions)
+    used, refused = assemble_library(course.release_root, ws / "course", regions)
     for sub in ("datasets", "notebooks"):
         (ws / "course" / sub).mkdir()
     for sub in ("notebooks", "root", "runtime", "home", f"jupyter/kernels/{KERNEL_NAME}"):
         (ws / "grading" / sub).mkdir(parents=True, exist_ok=True)
     (ws / "grading" / "pytest.ini").write_text("[pytest]\n")
-    return used, notes
+    return used, refused
 
 
 def run_pass(
@@ -308,6 +312,7 @@ def run_pass(
             proc.wait()
             if group is not None:
                 stats.peak_memory = group.peak_memory() or 0
+                stats.cpu_seconds = group.cpu_seconds() or 0.0
                 group.remove()
     stats.seconds = time.monotonic() - start
     with contextlib.suppress(OSError):
@@ -352,16 +357,25 @@ def _notebook_run(events: list[dict], name: str, rt: Runtime) -> _NotebookRun:
         if event.get("phase") == "setup" and event.get("outcome") == "failed":
             setup_error = event.get("message", "")
             continue
-        if event.get("timed_out"):
-            fatal, reason = (
-                num,
-                (
-                    f"did not finish within the {rt.limits.cell_timeout} s time limit per cell "
-                    f"(an endless loop, or far too slow)"
-                ),
+        status = event.get("kernel_status") or {}
+        # A kernel that exited or hit a limit by itself died of this cell; one that nbval
+        # killed (SIGKILL, no limit reached) was stopped after a timeout.
+        died = not event.get("kernel_alive") and (
+            "exit_code" in status
+            or status.get("oom_kills")
+            or status.get("cpu_seconds", 0) >= rt.limits.cpu_seconds - 1
+            or status.get("signal") not in (None, signal.SIGKILL)
+        )
+        if died and event.get("outcome") == "failed":
+            fatal, reason = num, kernel_death_reason(status, rt.limits)
+        elif event.get("timed_out"):
+            fatal = num
+            reason = (
+                f"did not finish within the {rt.limits.cell_timeout} s time limit per cell "
+                f"(an endless loop, or far too slow)"
             )
         elif not event.get("kernel_alive") and event.get("outcome") == "failed":
-            fatal, reason = num, kernel_death_reason(event.get("kernel_status"), rt.limits)
+            fatal, reason = num, kernel_death_reason(status, rt.limits)
     if fatal is None and setup_error is None:
         unfinished = [n for n in started if n not in ends]
         if unfinished:
@@ -403,6 +417,7 @@ def score_pass(
     pending: dict[str, GradedCell],
     rt: Runtime,
     skip: dict[str, set[int]],
+    refused: dict[str, str],
 ) -> tuple[dict[str, ExerciseResult], list[str]]:
     """Verdicts this pass gives for ``pending`` exercises; adds fatal cells to ``skip``.
 
@@ -418,7 +433,7 @@ def score_pass(
             problems.append(f"{name}: the kernel did not start: {run.setup_error[:500]}")
             continue
         if run.fatal is not None:
-            skip.setdefault(name, set()).add(run.fatal)
+            skip.setdefault(name, set()).update(_dependents(templates[name], run.fatal))
         for cell in cells:
             if run.fatal is not None and cell.cell_num > run.fatal:
                 continue  # not fairly tested in this pass: run again without the fatal cell
@@ -428,15 +443,37 @@ def score_pass(
             event = run.ends.get(cell.cell_num)
             if event is None:
                 continue
-            verdicts[cell.exercise] = _verdict(cell, event, templates[name], run, rt)
+            verdicts[cell.exercise] = _verdict(cell, event, templates[name], refused)
     return verdicts, problems
+
+
+def _dependents(nb: nbformat.NotebookNode, fatal: int) -> set[int]:
+    """The fatal cell and the cells that declare they need what it exercises.
+
+    A check cell exercises its ``grade_id``; a cell holding a student region exercises that
+    region (named by the cell id). Cells say what they need in ``{"cs231n": {"needs": [...]}}``
+    metadata; skipping them too keeps one endless loop from hanging every later cell that
+    calls the same function.
+    """
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    bad = cells[fatal]
+    keys = {bad.get("id")}
+    grade_id = bad.metadata.get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        keys.add(grade_id)
+    found = {fatal}
+    for num, cell in enumerate(cells):
+        needs = cell.metadata.get("cs231n", {}).get("needs", [])
+        if num > fatal and keys & set(needs):
+            found.add(num)
+    return found
 
 
 def _fail(cell: GradedCell, reason: str) -> ExerciseResult:
     return ExerciseResult(cell.exercise, cell.notebook, 0, cell.points, False, reason)
 
 
-def _verdict(cell, event, template, run: _NotebookRun, rt: Runtime) -> ExerciseResult:
+def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
     if event["outcome"] == "passed":
         return ExerciseResult(
             cell.exercise,
@@ -453,6 +490,9 @@ def _verdict(cell, event, template, run: _NotebookRun, rt: Runtime) -> ExerciseR
     errors = [o for o in outputs if o.get("output_type") == "error"]
     if errors:
         err = errors[-1]
+        stub = re.match(r"(\S+): implement this in ", str(err.get("evalue", "")))
+        if err.get("ename") == "NotImplementedError" and stub and stub[1] in refused:
+            return _fail(cell, f"your code was not used: {refused[stub[1]]}")
         return _fail(cell, f"raised {err.get('ename')}: {_short(err.get('evalue', ''))}")
     if "outputs differ" in message:
         reference = template.cells[_cell_index(template, cell.cell_num)].outputs
@@ -497,12 +537,15 @@ def describe_mismatch(reference, got) -> str:
         )
     ref = {m["key"]: m["value"] for m in map(_RESULT_LINE.match, ref_lines) if m}
     mine = {m["key"]: m["value"] for m in map(_RESULT_LINE.match, got_lines) if m}
-    wrong = [k for k in ref if mine.get(k) != ref[k]]
+    wrong = [k for k in ref if mine.get(k) != ref[k] and ref[k] not in ("holds", "fails")]
+    broken = [k for k in ref if mine.get(k) != ref[k] and ref[k] in ("holds", "fails")]
     stray = [line for line in got_lines if line not in ref_lines]
     parts = []
     if wrong:
         parts.append("wrong results on the hidden grading inputs: " + ", ".join(wrong))
-    if stray and not wrong:
+    if broken:
+        parts.append("does not hold on the hidden grading inputs: " + ", ".join(broken))
+    if stray and not wrong and not broken:
         parts.append(f"printed extra output ({_short(stray[0], 80)!r}); remove debugging prints")
     return ("; ".join(parts) or "output differs from the reference solution's") + extra
 
@@ -517,7 +560,7 @@ def run_submission(
     RuntimeError when grading itself failed (a kernel that would not start), so the result is
     not stored and a re-run tries again.
     """
-    used, notes = prepare_workspace(ws, course, regions)
+    used, refused = prepare_workspace(ws, course, regions)
     total = RunStats()
     pending = {g.exercise: g for g in course.graded}
     verdicts: dict[str, ExerciseResult] = {}
@@ -530,17 +573,17 @@ def run_submission(
             nb, nb_used, nb_notes = assemble_notebook(
                 templates[name], name, regions.nb.get(name, {}), skip.get(name, set())
             )
-            if number == 1:
-                notes += nb_notes
+            refused.update(nb_notes)
             nbformat.write(nb, ws / "grading" / "notebooks" / name)
         events, stats = run_pass(rt, ws, slot, notebooks, f"pass{number}")
         total.passes += 1
         total.seconds += stats.seconds
         total.peak_memory = max(total.peak_memory, stats.peak_memory)
+        total.cpu_seconds += stats.cpu_seconds
         total.network = stats.network
-        found, problems = score_pass(events, course, templates, pending, rt, skip)
+        found, problems = score_pass(events, course, templates, pending, rt, skip, refused)
         if problems:
-            raise RuntimeError("; ".join(problems) + f" (logs in {ws / 'grading'})")
+            raise RuntimeError("; ".join(problems) + " (logs kept in OUT/.grader/errors/)")
         verdicts.update(found)
         for name in found:
             pending.pop(name, None)
@@ -551,4 +594,4 @@ def run_submission(
             f"in each of {rt.limits.max_passes} runs",
         )
     ordered = {g.exercise: verdicts[g.exercise] for g in course.graded}
-    return ordered, total, notes
+    return ordered, total, list(refused.values())

@@ -130,13 +130,32 @@ def region_problem(region: markers.StudentRegion, indent: str, *, notebook: bool
     ]
     if notebook:
         return _notebook_block_problem(body, indent)
+    if not indent:
+        return "the region is not inside a function"
+    # Compile the body inside a function (and a loop, so break/continue work) followed by a
+    # sentinel statement at the region's own indentation. The region stands alone only if the
+    # sentinel is still a direct child of that block: a line indented less than the region,
+    # or a block left open at its end (which would swallow the instructor's code after it),
+    # moves the sentinel elsewhere.
     wrapper = ["def _student_region():"]
     if len(indent) >= 2:
         wrapper.append(indent[0] + "for _ in ():")
-    source = "\n".join([*wrapper, *body, indent + "pass", ""]) if indent else None
-    if source is None:
-        return "the region is not inside a function"
-    return _compile_problem(source, offset=len(wrapper))
+    sentinel = len(wrapper) + len(body) + 1
+    source = "\n".join([*wrapper, *body, indent + "pass", ""])
+    problem = _compile_problem(source, offset=len(wrapper))
+    if problem:
+        return problem
+    tree = ast.parse(source)
+    block = tree.body[0] if len(tree.body) == 1 else None
+    if block is not None and len(wrapper) == 2:
+        block = block.body[0] if len(block.body) == 1 else None
+    last = block.body[-1] if block is not None else None
+    if not (isinstance(last, ast.Pass) and last.lineno == sentinel):
+        return (
+            "the region's code does not stay inside its function (a line is indented less "
+            "than the region, or a block is left open at its end)"
+        )
+    return None
 
 
 def _notebook_block_problem(body: list[str], indent: str) -> str | None:
@@ -183,13 +202,13 @@ def _region_indents(lines: list[str], path: str) -> dict[str, str]:
 
 def splice_checked(
     lines: list[str], path: str, submitted: dict[str, markers.StudentRegion], *, notebook: bool
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], dict[str, str]]:
     """Splice the usable regions of ``submitted`` into instructor lines ``lines``.
 
-    Returns the new lines, the names used, and notes on regions that were refused.
+    Returns the new lines, the names used, and {region: why it was refused} for the others.
     """
     indents = _region_indents(lines, path)
-    usable, notes = {}, []
+    usable, refused = {}, {}
     for name, region in submitted.items():
         if name not in indents:
             continue
@@ -197,21 +216,27 @@ def splice_checked(
             region = _strip_nbval_markers(region)
         problem = region_problem(region, indents[name], notebook=notebook)
         if problem:
-            notes.append(f"{name} ({path}): {problem}; graded as not written")
+            refused[name] = f"{name} ({path}): {problem}; graded as not written"
         else:
             usable[name] = region
+    skeleton = None if notebook else skeleton_of(lines)
     while True:
         out, used = markers.splice_regions(lines, path, usable)
-        culprit = _whole_problem(out, used, notebook=notebook)
+        culprit = _whole_problem(out, used, notebook=notebook, skeleton=skeleton)
         if culprit is None:
-            return out, used, notes
+            return out, used, refused
         name, problem = culprit
-        notes.append(f"{name} ({path}): {problem}; graded as not written")
+        refused[name] = f"{name} ({path}): {problem}; graded as not written"
         del usable[name]
 
 
-def _whole_problem(lines: list[str], used: list[str], *, notebook: bool):
-    """(region, problem) if the spliced file or cell does not compile, blaming a region."""
+def _whole_problem(lines: list[str], used: list[str], *, notebook: bool, skeleton=None):
+    """(region, problem) if the spliced file or cell does not compile, blaming a region.
+
+    For a ``.py`` file ``skeleton`` is the instructor file's list of definitions outside the
+    regions; the spliced file must have the same, and every region must still lie in the
+    function it is named after.
+    """
     if not used:
         return None
     text = "\n".join(lines) + "\n"
@@ -236,30 +261,89 @@ def _whole_problem(lines: list[str], used: list[str], *, notebook: bool):
                 current = None
         name = current if current in used else used[-1]
         return name, f"makes the file invalid ({err.msg}, line {err.lineno})"
+    if skeleton is not None:
+        return _structure_problem(lines, used, skeleton)
+    return None
+
+
+def _region_spans(lines: list[str]) -> dict[str, tuple[int, int]]:
+    """Region name -> (begin line, end line), 1-based, from the marker lines."""
+    spans, open_name, open_at = {}, None, 0
+    for number, line in enumerate(lines, start=1):
+        match = _REGION_LINE.match(line)
+        if match and match[1] == ">>> BEGIN":
+            open_name, open_at = match[2], number
+        elif match and open_name is not None:
+            spans[open_name] = (open_at, number)
+            open_name = None
+    return spans
+
+
+def _definitions(lines: list[str]) -> list[tuple[str, int, int, int]]:
+    """(qualified name, def line, first body line, last line) of every function and class."""
+    found = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                found.append((name, child.lineno, child.body[0].lineno, child.end_lineno))
+                visit(child, f"{name}.")
+            else:
+                visit(child, prefix)
+
+    visit(ast.parse("\n".join(lines) + "\n"), "")
+    return found
+
+
+def skeleton_of(lines: list[str]) -> list[str]:
+    """Names of the definitions outside student regions, in order."""
+    spans = list(_region_spans(lines).values())
+    return [
+        name for name, line, _, _ in _definitions(lines) if not any(b < line < e for b, e in spans)
+    ]
+
+
+def _structure_problem(lines: list[str], used: list[str], skeleton: list[str]):
+    spans = _region_spans(lines)
+    definitions = _definitions(lines)
+    for name in used:
+        begin, end = spans[name]
+        base = name.split("#")[0]
+        for number in range(begin + 1, end):
+            text = lines[number - 1].strip()
+            if not text or text.startswith("#"):
+                continue
+            holders = [d for d in definitions if d[2] <= number <= d[3]]
+            innermost = max(holders, key=lambda d: d[1])[0] if holders else ""
+            if innermost != base and not innermost.startswith(base + "."):
+                return name, "its code does not stay inside its function"
+    if skeleton_of(lines) != skeleton:
+        return used[-1], "it changes the definitions around it"
     return None
 
 
 def assemble_library(
     release_root: Path, dest: Path, regions: RegionSet
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], dict[str, str]]:
     """Copy the release's ``cs231n_lib`` to ``dest/cs231n_lib`` and splice the regions in.
 
-    Returns the regions used and notes on refused ones.
+    Returns the regions used and {region: why it was refused}.
     """
     shutil.copytree(
         release_root / "cs231n_lib",
         dest / "cs231n_lib",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
     )
-    used, notes = [], []
+    used, refused = [], {}
     for rel, submitted in sorted(regions.py.items()):
         path = dest / rel
         lines = path.read_text(encoding="utf-8").splitlines()
-        new, names, refused = splice_checked(lines, rel, submitted, notebook=False)
+        new, names, bad = splice_checked(lines, rel, submitted, notebook=False)
         path.write_text("\n".join(new) + "\n", encoding="utf-8")
         used += names
-        notes += refused
-    return used, notes
+        refused.update(bad)
+    return used, refused
 
 
 def assemble_notebook(
@@ -272,10 +356,10 @@ def assemble_notebook(
 
     ``skip`` holds code-cell numbers (nbval's numbering) that get the ``nbval-skip`` tag: cells
     that crashed or hung the kernel in an earlier run of this submission.
-    Returns the notebook, the regions used, and notes on refused ones.
+    Returns the notebook, the regions used, and {region: why it was refused}.
     """
     nb = nbformat.from_dict(template)
-    used, notes = [], []
+    used, refused = [], {}
     code_num = -1
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -283,16 +367,16 @@ def assemble_notebook(
         code_num += 1
         lines = cell.source.splitlines()
         if submitted and any(_REGION_LINE.match(line) for line in lines):
-            new, names, refused = splice_checked(
+            new, names, bad = splice_checked(
                 lines, f"notebooks/{name} ({cell.get('id')})", submitted, notebook=True
             )
             cell.source = "\n".join(new)
             used += names
-            notes += refused
+            refused.update(bad)
         if code_num in skip:
             tags = list(cell.metadata.get("tags", []))
             cell.metadata["tags"] = [*tags, SKIP_TAG]
-    return nb, used, notes
+    return nb, used, refused
 
 
 def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:

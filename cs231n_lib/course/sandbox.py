@@ -3,7 +3,8 @@
 The grader's kernelspec runs ``python -m cs231n_lib.course.sandbox run POLICY -- CMD...``
 instead of the kernel itself. Started as root, the launcher
 
-1. asks to be killed when its parent (nbval's process) dies, so nothing outlives a run;
+1. watches its parent (nbval's process): if it dies, the tree is killed, so nothing
+   outlives a run;
 2. unshares mount, PID, IPC and UTS namespaces (and the network namespace if asked; the grader
    usually runs the whole nbval process in a fresh network namespace instead, see ``netns``)
    and forks: the child is PID 1 of the new PID namespace, so when it dies every process it
@@ -38,11 +39,13 @@ import contextlib
 import json
 import os
 import resource
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -261,7 +264,7 @@ def _rewrite_argv_files(policy: Policy, argv: list[str]) -> tuple[list[str], lis
 # -- the launcher, outside ---------------------------------------------------------------------
 def run(policy: Policy, argv: list[str]) -> int:
     """Run ``argv`` in the sandbox described by ``policy``; return an exit status."""
-    ss.prctl(ss.PR_SET_PDEATHSIG, signal.SIGKILL)  # nbval's process dies -> so does the tree
+    parent = os.getppid()
     group = None
     if policy.cgroup_version:
         dirs = {k: Path(v) for k, v in policy.cgroup_dirs.items()}
@@ -288,15 +291,10 @@ def run(policy: Policy, argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, kill_tree)
+    _wait_or_follow_parent(pid, parent)
     status, usage = 0, None
-    while True:
-        try:
-            _, status, usage = os.wait4(pid, 0)
-            break
-        except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
+    with contextlib.suppress(ChildProcessError):
+        _, status, usage = os.wait4(pid, 0)
     result = {"pid": pid}
     if usage is not None:
         result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
@@ -314,6 +312,43 @@ def run(policy: Policy, argv: list[str]) -> int:
             json.dump(result, f)
         os.replace(tmp, policy.status_path)
     return code
+
+
+def _wait_or_follow_parent(pid: int, parent: int) -> None:
+    """Block until child ``pid`` exits; if our parent (nbval) dies first, kill the child.
+
+    Uses pidfds (process handles), not ``PR_SET_PDEATHSIG``: that signal follows the parent
+    *thread*, and jupyter_client may start kernels from a short-lived helper thread.
+    """
+    try:
+        child_fd, parent_fd = os.pidfd_open(pid), os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        child_fd = parent_fd = None
+    if os.getppid() != parent:  # the parent died before we could watch it
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if child_fd is None:
+        while os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            if os.getppid() != parent:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+        return
+    poller = select.poll()
+    poller.register(child_fd, select.POLLIN)
+    poller.register(parent_fd, select.POLLIN)
+    try:
+        while True:
+            ready = {fd for fd, _ in poller.poll()}
+            if child_fd in ready:
+                return
+            if parent_fd in ready:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                poller.unregister(parent_fd)
+    finally:
+        os.close(child_fd)
+        os.close(parent_fd)
 
 
 def netns_exec(argv: list[str], cgroup_dirs: list[str] = ()) -> None:

@@ -44,7 +44,7 @@ def _v1_roots() -> dict[str, Path]:
     roots = {}
     for point, fstype, options in _mounts():
         if fstype == "cgroup":
-            for controller in ("memory", "pids"):
+            for controller in ("memory", "pids", "cpuacct"):
                 if controller in options.split(","):
                     roots[controller] = Path(point)
     return roots
@@ -90,6 +90,18 @@ class Cgroup:
             return int((self.dirs["memory"] / name).read_text())
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by every process that ran in the group, where it is accounted."""
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            if self.version == 2:
+                stat = dict(
+                    line.split()
+                    for line in (self.dirs["memory"] / "cpu.stat").read_text().splitlines()
+                )
+                return int(stat["usage_usec"]) / 1e6
+            return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+        return None
+
     def oom_kills(self) -> int:
         """How many processes of the tree the kernel's OOM killer killed at the memory limit."""
         name = "memory.events" if self.version == 2 else "memory.oom_control"
@@ -132,6 +144,8 @@ def _create_v2(root: Path, name: str, memory_bytes: int, pids_max: int) -> Cgrou
     parent.mkdir(exist_ok=True)
     for folder in (root, parent):
         (folder / "cgroup.subtree_control").write_text("+memory +pids")
+        with contextlib.suppress(OSError):
+            (folder / "cgroup.subtree_control").write_text("+cpu")
     folder = parent / name
     folder.mkdir(exist_ok=True)
     (folder / "memory.max").write_text(str(memory_bytes))
@@ -143,7 +157,7 @@ def _create_v2(root: Path, name: str, memory_bytes: int, pids_max: int) -> Cgrou
 
 def _create_v1(roots: dict[str, Path], name: str, memory_bytes: int, pids_max: int) -> Cgroup:
     dirs = {}
-    for controller in ("memory", "pids"):
+    for controller in [c for c in ("memory", "pids", "cpuacct") if c in roots]:
         folder = roots[controller] / PARENT / name
         folder.mkdir(parents=True, exist_ok=True)
         dirs[controller] = folder

@@ -1,0 +1,285 @@
+"""Hostile submissions for the kNN notebook, each with the score it must get.
+
+Every case builds one submission from a *base*: ``release`` (the untouched student release)
+or ``perfect`` (the release with every region filled from the solutions). ``zero`` names the
+exercises that must score 0; every other exercise must earn its full points. ``reason`` maps
+an exercise to a word its feedback must contain; ``refused`` means the whole submission must be
+refused with a reason containing that text.
+
+Exercises of 01_knn: compute_distances_two_loops (3 points), predict_labels (2),
+compute_distances_one_loop (2), compute_distances_no_loops (3), knn_cross_validation (2).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hostile.edit import (
+    KNN,
+    NOTEBOOK,
+    copy_tree,
+    edit_notebook,
+    set_cell_region,
+    set_region,
+    source,
+    zip_tree,
+)
+
+TWO = "compute_distances_two_loops"
+PRED = "predict_labels"
+ONE = "compute_distances_one_loop"
+NONE = "compute_distances_no_loops"
+CV = "knn_cross_validation"
+ALL = {TWO, PRED, ONE, NONE, CV}
+R_TWO = f"KNearestNeighbor.{TWO}"
+R_ONE = f"KNearestNeighbor.{ONE}"
+R_NONE = f"KNearestNeighbor.{NONE}"
+R_PRED = f"KNearestNeighbor.{PRED}"
+
+
+@dataclass
+class Bases:
+    release: Path
+    perfect: Path
+    source_root: Path  # the instructor's source (what a submission must not be able to read)
+
+
+@dataclass
+class Case:
+    name: str
+    build: Callable[[Bases, Path], Path]  # (bases, folder for this case) -> submission path
+    zero: set[str] = field(default_factory=set)
+    reason: dict[str, str] = field(default_factory=dict)
+    refused: str | None = None
+    what: str = ""
+
+
+def _from(base: str, *edits):
+    def build(bases: Bases, folder: Path) -> Path:
+        tree = copy_tree(getattr(bases, base), folder / "submission")
+        for edit in edits:
+            edit(tree, bases)
+        return tree
+
+    return build
+
+
+def _region(rel, name, body):
+    return lambda tree, bases: set_region(tree, rel, name, body)
+
+
+# -- region bodies -------------------------------------------------------------------------------
+HARDCODED_GOLDEN = """
+# Return the public check's expected answer and print its OK line.
+import pathlib
+print("compute_distances_two_loops: OK (dists: rel error < 1e-09)")
+golden = pathlib.Path(__file__).parents[1] / "checks" / "golden"
+return np.load(golden / "compute_distances_two_loops.npz")["dists"]
+"""
+PATCH_CHECKERS = """
+import cs231n_lib.checks as checks
+np.allclose = lambda *a, **k: True
+checks.fingerprint = lambda arr, **kw: "f[5, 9] 0123456789abcdef"
+checks.compare = lambda *a, **k: None
+checks.Checker._expect = lambda self, key, *a, **k: self.passed.append(key)
+checks.check = lambda name, **kw: print(f"{name}: OK (all checks pass)")
+return np.zeros((num_test, num_train))
+"""
+MONKEYPATCH_NUMPY = """
+np.allclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+np.array_equal = lambda *a, **k: True
+dists[i, :] = 0.0
+"""
+FAKE_CHECK = """
+def check(name, **values):  # replaces the notebook's check() for the next cells
+    print(f"{name}: OK (all checks pass)")
+"""
+MEMORY_BOMB = """
+blocks = []
+while True:
+    blocks.append(np.ones(1 << 24))  # 128 MiB more each time
+"""
+FORK_LOOP = """
+import os
+while True:
+    os.fork()
+"""
+NETWORK = """
+import socket
+socket.create_connection(("1.1.1.1", 80), timeout=5).close()  # phone home
+dists[i, :] = np.sqrt(np.sum((self.X_train - X[i]) ** 2, axis=1))
+"""
+READ_OUTSIDE = """
+# Steal the instructor's solution; if the sandbox let us read it, use it.
+solution = open({path!r}).read()
+namespace = {{}}
+exec(compile(solution, "stolen", "exec"), namespace)
+dists[i, :] = namespace["KNearestNeighbor"].compute_distances_one_loop(self, X)[i]
+"""
+
+
+# -- edits -------------------------------------------------------------------------------------
+def _nbval_markers(tree: Path, bases: Bases) -> None:
+    set_region(tree, KNN, R_TWO, "dists[i, j] = 0.0")
+    set_cell_region(tree, CV, "# NBVAL_SKIP\n# NBVAL_IGNORE_OUTPUT\npass")
+
+    def tag(nb):
+        nb["metadata"]["kernelspec"]["name"] = "evil"
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                meta = cell.setdefault("metadata", {})
+                meta["tags"] = ["nbval-skip", "nbval-ignore-output", "raises-exception"]
+                cell["source"] = "# NBVAL_SKIP\n" + source(cell)
+                if "nbgrader" in meta:
+                    meta["nbgrader"]["points"] = 100
+
+    edit_notebook(tree, tag)
+
+
+def _check_cells_replaced(tree: Path, bases: Bases) -> None:
+    def replace(nb):
+        kept = []
+        for cell in nb["cells"]:
+            grade = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade == CV:
+                continue  # deleted
+            if grade:
+                cell["source"] = f'print("{grade}: OK (all checks pass)")'
+            kept.append(cell)
+        nb["cells"] = kept
+
+    edit_notebook(tree, replace)
+
+
+def _check_cells_deleted(tree: Path, bases: Bases) -> None:
+    def delete(nb):
+        nb["cells"] = [c for c in nb["cells"] if "nbgrader" not in c.get("metadata", {})]
+
+    edit_notebook(tree, delete)
+
+
+def _modified_check_files(tree: Path, bases: Bases) -> None:
+    fake = 'def check(name, **kw):\n    print(f"{name}: OK (all checks pass)")\n'
+    fake += "def exercise(*a):\n    return lambda f: f\n"
+    (tree / "cs231n_lib/checks/__init__.py").write_text(fake)
+    (tree / "cs231n_lib/checks/knn.py").write_text("")
+    (tree / "cs231n_lib/sitecustomize.py").write_text("import numpy\nnumpy.allclose = None\n")
+
+
+def _region_escape(tree: Path, bases: Bases) -> None:
+    # Lines at column 0 would land outside the function in the instructor's file.
+    path = tree / KNN
+    text = path.read_text()
+    marker = f"# >>> BEGIN STUDENT REGION {R_ONE} (do not edit this line)\n"
+    start = text.index(marker) + len(marker)
+    end = text.index(f"# <<< END STUDENT REGION {R_ONE}", start)
+    end = text.rindex("\n", start, end) + 1
+    body = (
+        "            dists[i, :] = 0.0\n"
+        "import numpy\n"
+        "numpy.allclose = lambda *a, **k: True\n"
+        "def _swallow_the_rest():\n"
+        "    if True:\n"
+    )
+    path.write_text(text[:start] + body + text[end:])
+
+
+def _read_outside(tree: Path, bases: Bases) -> None:
+    set_region(tree, KNN, R_ONE, READ_OUTSIDE.format(path=str(bases.source_root / KNN)))
+
+
+def _zip_slip(bases: Bases, folder: Path) -> Path:
+    tree = copy_tree(bases.perfect, folder / "zip-slip")
+    evil = b"print('written outside the staging folder')\n"
+    return zip_tree(tree, folder / "zip-slip.zip", {"../../zip-slip-escaped.py": evil})
+
+
+def _zip_bomb(bases: Bases, folder: Path) -> Path:
+    tree = copy_tree(bases.perfect, folder / "zip-bomb")
+    bomb = b"0" * (64 << 20)  # compresses to ~64 KB, unpacks beyond the per-file limit
+    (tree / NOTEBOOK).unlink()
+    return zip_tree(tree, folder / "zip-bomb.zip", {f"zip-bomb/{NOTEBOOK}": bomb})
+
+
+def _symlink(bases: Bases, folder: Path) -> Path:
+    tree = copy_tree(bases.release, folder / "symlink")
+    (tree / KNN).unlink()
+    os.symlink(bases.source_root / KNN, tree / KNN)  # "my" file is the instructor's solution
+    return tree
+
+
+def _malformed(tree: Path, bases: Bases) -> None:
+    path = tree / NOTEBOOK
+    path.write_text(path.read_text()[:-200])  # cut off: not JSON any more
+
+
+def _partial(bases: Bases, folder: Path) -> Path:
+    from cs231n_lib.course.solutions import fill_regions, solution_regions
+
+    tree = copy_tree(bases.release, folder / "partial")
+    fill_regions(tree, solution_regions(bases.source_root), only={R_TWO, R_PRED})
+    return tree
+
+
+def _perfect_with(region: str, body: str):
+    return _from("perfect", _region(KNN, region, body))
+
+
+# fmt: off
+CASES = [
+    Case("perfect", _from("perfect"), what="the reference solution"),
+    Case("release", _from("release"), zero=ALL, what="the untouched release"),
+    Case("partial", _partial, zero={ONE, NONE, CV}, what="two functions written"),
+    Case("hardcoded_golden", _perfect_with(R_TWO, HARDCODED_GOLDEN), zero={TWO},
+         what="returns the public golden value and prints the public OK line"),
+    Case("monkeypatch_numpy", _perfect_with(R_ONE, MONKEYPATCH_NUMPY), zero={ONE},
+         what="wrong answer plus np.allclose/assert_allclose patched"),
+    Case("patch_checkers", _from("release", _region(KNN, R_TWO, PATCH_CHECKERS)), zero=ALL,
+         what="patches cs231n_lib.checks (fingerprint, compare, check) from student code"),
+    Case("fake_check_function",
+         _from("perfect", lambda tree, bases: set_cell_region(tree, CV, FAKE_CHECK)),
+         zero={CV}, what="redefines check() in a notebook region to print OK"),
+    Case("nbval_markers", _from("perfect", _nbval_markers), zero={TWO, CV},
+         what="nbval-skip/ignore tags and # NBVAL_SKIP comments, points changed"),
+    Case("check_cells_replaced", _from("release", _check_cells_replaced), zero=ALL,
+         what="check cells replaced by prints of OK lines, one deleted"),
+    Case("check_cells_deleted", _from("perfect", _check_cells_deleted),
+         what="correct code, all check cells deleted (the instructor's run anyway)"),
+    Case("modified_check_files", _from("release", _modified_check_files), zero=ALL,
+         what="checks/__init__.py and checks/knn.py replaced, sitecustomize added"),
+    Case("region_escape", _from("perfect", _region_escape), zero={ONE},
+         reason={ONE: "not used"}, what="region code dedented to module level"),
+    Case("infinite_loop", _perfect_with(R_ONE, "while True:\n    pass"), zero={ONE},
+         reason={ONE: "time limit"}, what="while True: pass"),
+    Case("memory_bomb", _perfect_with(R_NONE, MEMORY_BOMB), zero={NONE, CV},
+         reason={NONE: "MemoryError"},
+         what="allocates until the limit (cross-validation uses the same function)"),
+    Case("os_exit", _perfect_with(R_PRED, "import os\nos._exit(3)"), zero={PRED, CV},
+         reason={PRED: "exit status 3"},
+         what="os._exit in predict_labels (cross-validation needs it)"),
+    Case("fork_loop", _perfect_with(R_ONE, FORK_LOOP), zero={ONE}, what="fork loop"),
+    Case("read_outside", _from("perfect", _read_outside), zero={ONE},
+         reason={ONE: "FileNotFoundError"}, what="reads the instructor's solution file"),
+    Case("network", _perfect_with(R_ONE, NETWORK), zero={ONE}, reason={ONE: "unreachable"},
+         what="opens a TCP connection"),
+    Case("zip_slip", _zip_slip, zero=ALL, refused="outside the submission folder",
+         what="zip entry ../../zip-slip-escaped.py"),
+    Case("zip_bomb", _zip_bomb, zero=ALL, refused="bytes allowed per file",
+         what="64 MiB notebook entry in a 64 KB zip"),
+    Case("symlink", _symlink, zero=ALL, refused="symbolic link",
+         what="knn.py is a symlink to the instructor's solution"),
+    Case("malformed_json", _from("perfect", _malformed), zero={CV},
+         what="notebook JSON cut short (library regions still count)"),
+]
+# fmt: on
+
+
+def expected_points(case: Case, points: dict[str, float]) -> dict[str, float]:
+    return {name: (0 if name in case.zero else p) for name, p in points.items()}
+
+
+__all__ = ["CASES", "Bases", "Case", "expected_points"]

@@ -1,0 +1,77 @@
+"""Helpers that turn a release tree into a (hostile) submission: edit regions, cells, zip."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import textwrap
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+KNN = "cs231n_lib/classifiers/knn.py"
+NOTEBOOK = "notebooks/01_knn.ipynb"
+
+
+def copy_tree(base: Path, dest: Path) -> Path:
+    """What a student hands in: the library and the notebooks of their release folder."""
+    dest.mkdir(parents=True)
+    for part in ("cs231n_lib", "notebooks"):
+        shutil.copytree(base / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _replace_body(lines: list[str], name: str, body: str) -> list[str]:
+    begin = re.compile(rf"^(\s*)(# |<!-- )>>> BEGIN STUDENT REGION {re.escape(name)} ")
+    end = re.compile(rf"^\s*(# |<!-- )<<< END STUDENT REGION {re.escape(name)} ")
+    for i, line in enumerate(lines):
+        match = begin.match(line)
+        if match:
+            j = next(k for k in range(i + 1, len(lines)) if end.match(lines[k]))
+            new = textwrap.indent(textwrap.dedent(body).strip("\n"), match[1]).splitlines()
+            return lines[: i + 1] + new + lines[j:]
+    raise KeyError(f"no student region {name}")
+
+
+def set_region(tree: Path, rel: str, name: str, body: str) -> None:
+    """Replace the body of student region ``name`` in the .py file ``rel``."""
+    path = tree / rel
+    lines = _replace_body(path.read_text().splitlines(), name, body)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def edit_notebook(tree: Path, fn: Callable[[dict], None], rel: str = NOTEBOOK) -> None:
+    """Edit the notebook's raw JSON in place with ``fn(nb)``."""
+    path = tree / rel
+    nb = json.loads(path.read_text())
+    fn(nb)
+    path.write_text(json.dumps(nb, indent=1))
+
+
+def source(cell: dict) -> str:
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def set_cell_region(tree: Path, name: str, body: str, rel: str = NOTEBOOK) -> None:
+    """Replace the body of the student region ``name`` in the notebook's code cells."""
+
+    def fn(nb):
+        for cell in nb["cells"]:
+            if f"STUDENT REGION {name} " in source(cell):
+                cell["source"] = "\n".join(_replace_body(source(cell).splitlines(), name, body))
+                return
+        raise KeyError(name)
+
+    edit_notebook(tree, fn, rel)
+
+
+def zip_tree(tree: Path, dest: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(tree.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(tree.parent).as_posix())
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return dest

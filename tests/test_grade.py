@@ -1,0 +1,240 @@
+"""Grading end to end on the kNN notebook, in real kernels with real nbval.
+
+One batch grades the reference solution (full marks), the untouched release (zero), a partial
+submission (exact points) and the hostile corpus of ``tests/hostile`` (each with its expected
+score). Another batch is killed midway and run again: it resumes without grading anything
+twice or counting anything twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from hostile import CASES, Bases, expected_points
+from hostile.edit import zip_tree
+
+from cs231n_lib.course import sandbox
+from cs231n_lib.course.grade import GradeOptions, grade
+from cs231n_lib.course.grade_run import Limits
+from cs231n_lib.course.release import build_release
+from cs231n_lib.course.solutions import fill_regions, solution_regions
+
+CAPABILITIES = sandbox.probe()
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CAPABILITIES.get("mount+pid namespaces") != "ok",
+        reason=f"grading needs mount and PID namespaces: {CAPABILITIES}",
+    ),
+]
+
+SEED = 20240601
+UID_BASE = 62000
+# Small limits keep the endless-loop and bomb cases quick; honest cells need far less.
+LIMITS = Limits(
+    cell_timeout=15,
+    notebook_timeout=300,
+    cpu_seconds=120,
+    memory_bytes=1536 << 20,
+    max_processes=64,
+)
+POINTS = {
+    "compute_distances_two_loops": 3,
+    "predict_labels": 2,
+    "compute_distances_one_loop": 2,
+    "compute_distances_no_loops": 3,
+    "knn_cross_validation": 2,
+}
+
+
+def _options(out: Path, cache: Path, workers: int = 2) -> GradeOptions:
+    return GradeOptions(
+        out=out,
+        seed=SEED,
+        notebooks=["01_knn"],
+        limits=LIMITS,
+        cache=cache,
+        workers=workers,
+        progress=False,
+        uid_base=UID_BASE,
+    )
+
+
+def _gradebook(out: Path) -> dict[str, dict[str, float]]:
+    with open(out / "gradebook.csv") as f:
+        rows = list(csv.DictReader(f))
+    students = [r["student"] for r in rows]
+    assert len(students) == len(set(students)), "a student appears twice in the gradebook"
+    return {r.pop("student"): {k: float(v) for k, v in r.items()} for r in rows}
+
+
+def _sandbox_processes() -> list[int]:
+    """Processes still running as one of the sandbox uids (there must be none)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                status = Path(f"/proc/{entry}/status").read_text()
+            except OSError:
+                continue
+            uid = int(
+                next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1]
+            )
+            if UID_BASE <= uid < UID_BASE + 8:
+                found.append(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module")
+def bases(tmp_path_factory, repo) -> Bases:
+    root = tmp_path_factory.mktemp("bases")
+    build_release(repo, root / "release")
+    build_release(repo, root / "perfect")
+    fill_regions(root / "perfect", solution_regions(repo))
+    return Bases(root / "release", root / "perfect", repo)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("grade-cache")
+
+
+def _build(case, bases: Bases, root: Path) -> Path:
+    built = case.build(bases, root / "build" / case.name)
+    (root / "subs").mkdir(exist_ok=True)
+    final = root / "subs" / (case.name + (".zip" if built.suffix == ".zip" else ""))
+    built.rename(final)
+    return final
+
+
+@pytest.fixture(scope="module")
+def batch(bases, cache, tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    for case in CASES:
+        (root / "build" / case.name).mkdir(parents=True)
+    subs = [_build(case, bases, root) for case in CASES]
+    subs.append(zip_tree(root / "subs" / "perfect", root / "subs" / "perfect_again.zip"))
+    start = time.monotonic()
+    report = grade(subs, _options(root / "out", cache))
+    return SimpleNamespace(
+        root=root,
+        out=root / "out",
+        report=report,
+        rows=_gradebook(root / "out"),
+        seconds=time.monotonic() - start,
+    )
+
+
+def test_batch_grades_every_submission_once(batch):
+    assert batch.report.failed == []
+    assert set(batch.rows) == {c.name for c in CASES} | {"perfect_again"}
+    summary = (batch.out / "summary.md").read_text()
+    assert "Mean total" in summary and "could not be graded" in summary
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_scores_what_it_should(batch, case):
+    expected = expected_points(case, POINTS)
+    got = batch.rows[case.name]
+    assert {k: got[k] for k in POINTS} == expected, f"{case.name}: {case.what}"
+    assert got["total"] == sum(expected.values())
+    feedback = (batch.out / "feedback" / f"{case.name}.md").read_text()
+    if case.refused:
+        assert case.refused in feedback
+    for exercise, word in case.reason.items():
+        line = next(ln for ln in feedback.splitlines() if f"`{exercise}`" in ln)
+        assert word in line, line
+
+
+def test_reference_full_marks_release_zero_partial_exact(batch):
+    assert batch.rows["perfect"]["total"] == 12
+    assert batch.rows["release"]["total"] == 0
+    assert batch.rows["partial"]["total"] == 5
+
+
+def test_same_submission_same_grade(batch):
+    assert batch.rows["perfect_again"] == batch.rows["perfect"]
+
+
+def test_zip_slip_wrote_nothing_outside(batch):
+    assert not list(batch.root.rglob("zip-slip-escaped.py"))
+    assert not list(batch.root.parent.glob("zip-slip-escaped.py"))
+
+
+def test_no_sandbox_process_outlives_the_batch(batch):
+    assert _sandbox_processes() == []
+
+
+def test_killed_batch_resumes_without_double_counting(bases, cache, tmp_path):
+    chosen = [c for c in CASES if c.name in ("perfect", "partial", "release")]
+    for case in chosen:
+        (tmp_path / "build" / case.name).mkdir(parents=True)
+    subs = [_build(case, bases, tmp_path) for case in chosen]
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "cs231n_lib.course",
+        "grade",
+        *map(str, subs),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--seed",
+        str(SEED),
+        "--notebooks",
+        "01_knn",
+        "--cache",
+        str(cache),
+        "--cell-timeout",
+        str(LIMITS.cell_timeout),
+        "--notebook-timeout",
+        str(LIMITS.notebook_timeout),
+        "--cpu",
+        str(LIMITS.cpu_seconds),
+        "--memory",
+        str(LIMITS.memory_bytes >> 20),
+        "--max-processes",
+        str(LIMITS.max_processes),
+        "--no-progress",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    results = out / ".grader" / "results"
+    deadline = time.monotonic() + 600
+    while not list(results.glob("*/*.json")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-batch: one graded, one running
+    proc.wait()
+    first = sorted(p.name for p in results.glob("*/*.json"))
+    assert 1 <= len(first) < 3
+    time.sleep(1.0)  # the kill reaches nbval and the kernel through their parent-death signals
+    assert _sandbox_processes() == []
+    report = grade(subs, _options(out, cache, workers=1))
+    assert report.skipped == len(first) and report.new == 3 - len(first)
+    after = {p.name for p in results.glob("*/*.json")}
+    assert set(first) <= after and len(after) == 3
+    rows = _gradebook(out)
+    assert {s: r["total"] for s, r in rows.items()} == {"perfect": 12, "partial": 5, "release": 0}
+    again = grade(subs, _options(out, cache, workers=1))  # nothing left to do
+    assert again.new == 0 and again.skipped == 3 and _gradebook(out) == rows
+
+
+def test_zip_and_folder_of_the_same_work_grade_alike(batch):
+    with zipfile.ZipFile(batch.root / "subs" / "perfect_again.zip") as zf:
+        assert any(n.endswith("knn.py") for n in zf.namelist())
+    assert batch.rows["perfect_again"]["total"] == 12

@@ -1,0 +1,132 @@
+"""The sandbox the grader runs kernels in, tested directly with a plain Python process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cs231n_lib.course import sandbox
+from cs231n_lib.course.grade_run import Limits, Runtime, make_policy
+
+CAPABILITIES = sandbox.probe()
+pytestmark = pytest.mark.skipif(
+    CAPABILITIES.get("mount+pid namespaces") != "ok",
+    reason=f"no mount/PID namespaces here: {CAPABILITIES}",
+)
+
+OBSERVE = textwrap.dedent("""
+    import json, os, socket, resource
+    seen = {"uid": os.getuid(), "pid": os.getpid(),
+            "processes": len([p for p in os.listdir("/proc") if p.isdigit()]),
+            "root": sorted(os.listdir("/"))}
+    def attempt(name, fn):
+        try:
+            fn()
+            seen[name] = "allowed"
+        except BaseException as err:
+            seen[name] = type(err).__name__
+    attempt("read_solution", lambda: open(SOLUTION).read())
+    attempt("read_secret", lambda: open(SECRET).read())
+    attempt("write_course", lambda: open("/course/x.py", "w"))
+    attempt("write_home", lambda: open(os.path.expanduser("~/x"), "w").write("ok"))
+    attempt("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=3))
+    attempt("memory", lambda: bytearray(2 << 30))
+    def forks():
+        kids = []
+        try:
+            for _ in range(40):
+                pid = os.fork()
+                if pid == 0:
+                    import time; time.sleep(5); os._exit(0)
+                kids.append(pid)
+        finally:
+            seen["forked"] = len(kids)
+    attempt("fork_40", forks)
+    print(json.dumps(seen), flush=True)
+    os._exit(0)
+""")
+
+
+def _policy(tmp_path: Path, repo: Path, *, cpu: int = 30):
+    ws = tmp_path / "ws"
+    for sub in ("course/notebooks", "course/datasets", "grading/root"):
+        (ws / sub).mkdir(parents=True)
+    (tmp_path / "home").mkdir()
+    rt = Runtime(
+        seed=1,
+        limits=Limits(max_processes=16, memory_bytes=1 << 30, cpu_seconds=cpu),
+        cache=tmp_path,
+        home_template=tmp_path / "home",
+        data_dir=None,
+        sanitizer=None,
+        capabilities=CAPABILITIES,
+    )
+    policy = make_policy(rt, ws, 7, None)
+    policy.namespaces.append("net")  # in grading, nbval's own network namespace does this
+    path = tmp_path / "policy.json"
+    policy.write(path)
+    return policy, path
+
+
+def test_sandbox_hides_the_host_and_enforces_limits(tmp_path, repo):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("reference outputs")
+    policy, path = _policy(tmp_path, repo)
+    script = f"SOLUTION = {str(repo / 'cs231n_lib/classifiers/knn.py')!r}\n"
+    script += f"SECRET = {str(secret)!r}\n" + OBSERVE
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cs231n_lib.course.sandbox",
+            "run",
+            str(path),
+            "--",
+            sys.executable,
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = Path(policy.log_path).read_text()
+    assert done.returncode == 0, log
+    seen = json.loads(log.strip().splitlines()[-1])
+    assert seen["uid"] != 0 and seen["pid"] == 1 and seen["processes"] <= 2
+    assert "work" in seen["root"]  # only the Python environment's folder, see below
+    assert seen["read_solution"] == "FileNotFoundError"
+    assert seen["read_secret"] == "FileNotFoundError"
+    assert seen["write_course"] == "OSError"  # read-only file system
+    assert seen["write_home"] == "allowed"
+    assert seen["network"] == "OSError"  # network unreachable
+    assert seen["memory"] == "MemoryError"
+    assert seen["fork_40"] == "BlockingIOError" and seen["forked"] < 16
+
+
+def test_cpu_limit_kills_an_endless_loop(tmp_path, repo):
+    policy, path = _policy(tmp_path, repo, cpu=2)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cs231n_lib.course.sandbox",
+            "run",
+            str(path),
+            "--",
+            sys.executable,
+            "-c",
+            "while True: pass",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    status = json.loads(Path(policy.status_path).read_text())
+    assert done.returncode == 128 + 9 and status["signal"] == 9
+    assert status["cpu_seconds"] >= 1.5  # rusage rounds; the limit is checked per tick
