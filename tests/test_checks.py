@@ -117,3 +117,14 @@ def test_not_implemented_reaches_the_student_without_framework_frames(monkeypatc
     frames = traceback.extract_tb(info.value.__traceback__)
     assert [f.name for f in frames][-1] == "check" and len(frames) <= 2
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_golden_files_keep_shapes_and_are_byte_stable(tmp_path):
+    arrays = {"loss": np.float64(2.5), "grad": np.arange(6.0).reshape(2, 3).T, "k": np.int64(3)}
+    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
+    checks._write_npz_deterministic(first, arrays)
+    checks._write_npz_deterministic(second, arrays)
+    assert first.read_bytes() == second.read_bytes()
+    with np.load(first, allow_pickle=False) as data:
+        assert data["loss"].shape == () and data["k"].shape == ()
+        np.testing.assert_array_equal(data["grad"], arrays["grad"])
