@@ -139,7 +139,7 @@ def speedups(repeats: int) -> None:
     y = _DATA["y_train"][:N]
     W = 0.0001 * rng.standard_normal((D, C))  # (D, C)
     print(f"1. Loss and gradient, naive vs vectorised (N={N}, D={D}, C={C}; best of {repeats}, "
-          f"1 BLAS thread)")  # fmt: skip
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')})")  # fmt: skip
     print(f"   {'loss':<8} {'naive (ms)':>11} {'vectorised (ms)':>16} {'speed-up':>9}")
     pairs = {"svm": (svm_loss_naive, svm_loss_vectorized),
              "softmax": (softmax_loss_naive, softmax_loss_vectorized)}  # fmt: skip
