@@ -9,7 +9,7 @@ INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC):
     [conv3x3x32-relu-pool2x2] -> [conv3x3x64-relu-pool2x2] -> [conv3x3x128-relu-pool2x2]
     -> fc256-relu -> fc10 -> softmax
 
-float32, He initialisation, Adam (learning rate 2e-3, batch 128) with a cosine schedule over
+float32, He initialisation, Adam (learning rate 1e-3, batch 64) with a cosine schedule over
 the *time* budget (the learning rate reaches 0 when the budget is spent, however fast the
 machine is), L2 regularisation 1e-4, random left-right flips of the training images. Data:
 the 49,000/1,000 train/val split of get_cifar10_data, mean image subtracted and divided by the
@@ -47,8 +47,8 @@ def keep_freed_memory() -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=14.0, help="training budget")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--reg", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: all)")

@@ -82,16 +82,19 @@ def col2im(dcols, x_shape, HH, WW, stride, pad):
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
-        Same dtype as dcols; a new array (dcols is not modified).
+        Same dtype as dcols; a view of a new array (dcols is not modified), laid out in
+        memory as (C, N, H, W).
     """
     N, C, H, W = x_shape
     H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
     W_out = conv_output_size(W, WW, stride, pad, what="conv output width")
     dcols = dcols.reshape(C, HH, WW, N, H_out, W_out)
-    dxpad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
+    # Accumulate in (C, N, ...) order, the order of dcols' rows and columns, so that source and
+    # target are walked the same way; dx is a transposed view of it at the end.
+    dxpad = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
     for a in range(HH):  # loop over kernel offsets only
         for b in range(WW):
             # The (a, b) element of every window: one strided slice of the padded input.
             target = dxpad[:, :, a : a + stride * H_out : stride, b : b + stride * W_out : stride]
-            target += dcols[:, a, b].transpose(1, 0, 2, 3)  # (N, C, H_out, W_out)
-    return dxpad[:, :, pad : pad + H, pad : pad + W]  # (N, C, H, W)
+            target += dcols[:, a, b]  # (C, N, H_out, W_out)
+    return dxpad[:, :, pad : pad + H, pad : pad + W].transpose(1, 0, 2, 3)  # (N, C, H, W)
