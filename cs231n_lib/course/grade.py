@@ -40,7 +40,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -93,7 +92,7 @@ class GradeOptions:
     sanitizer: Path | None = None  # default SOURCE/tests/sanitize.cfg when present
     uid_base: int = 61000
     progress: bool = True
-    keep_work: bool = False  # keep each submission's workspace (debugging the grader)
+    keep_work: bool = False  # keep each workspace in OUT/.grader/kept (debugging the grader)
 
 
 @dataclass
@@ -111,6 +110,23 @@ class GradingError(RuntimeError):
     """The batch cannot run (isolation missing, reference solution failing, bad input)."""
 
 
+@dataclass
+class _Batch:
+    """Everything one grading run shares between its submissions."""
+
+    options: GradeOptions
+    out: Path
+    private: Path  # OUT/.grader: secret, cache, results, work (never inside a sandbox)
+    work: Path
+    rt: Runtime
+    course: Course
+    seed_source: str
+    templates: dict = field(default_factory=dict)
+    results: Path | None = None
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    network: str = ""
+
+
 def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     """Grade ``submissions`` into ``options.out``; see the module docstring."""
     start = time.monotonic()
@@ -118,19 +134,38 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     private = out / ".grader"
     private.mkdir(parents=True, exist_ok=True)
     os.chmod(private, 0o700)
-    lock = open(private / "lock", "w")  # noqa: SIM115 - held for the whole batch
+    with open(private / "lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise GradingError(f"another grade run is writing to {out}; wait for it") from err
+        subs = _submissions(submissions, options.unpack_limits)
+        workers = options.workers or len(os.sched_getaffinity(0))
+        with _claimed_uids(options.uid_base, max(1, workers)) as uids:
+            batch = _prepare(options, out, private, uids)
+            todo = _pending(batch, subs)
+            _grade_all(batch, todo)
+        return _write_reports(
+            batch,
+            subs,
+            new=len(todo) - len(batch.failed),
+            skipped=len(subs) - len(todo),
+            seconds=time.monotonic() - start,
+        )
+
+
+@contextlib.contextmanager
+def _claimed_uids(base: int, count: int):
+    claims = sandbox.claim_uids(base, count)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as err:
-        raise GradingError(f"another grade run is writing to {out}; wait for it") from err
-    try:
-        return _grade_locked(submissions, options, out, private, start)
+        yield [uid for uid, _ in claims]
     finally:
-        lock.close()
+        for _, fd in claims:
+            os.close(fd)
 
 
-def _grade_locked(submissions, options: GradeOptions, out: Path, private: Path, start: float):
-    subs = _submissions(submissions, options.unpack_limits)
+def _prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) -> _Batch:
+    """Check isolation, build the release, the sandbox HOME and the reference outputs."""
     capabilities = _require_isolation()
     cache = Path(options.cache).resolve() if options.cache else private / "cache"
     cache.mkdir(parents=True, exist_ok=True)
@@ -148,36 +183,38 @@ def _grade_locked(submissions, options: GradeOptions, out: Path, private: Path, 
         data_dir=_data_dir(course.source_root),
         sanitizer=_sanitizer(options.sanitizer, course.source_root),
         capabilities=capabilities,
-        uid_base=options.uid_base,
+        uids=uids,
         fast=options.fast,
     )
+    batch = _Batch(options, out, private, work, rt, course, seed_source)
     context = context_key(course, seed, rt.settings())
-    templates = _reference(rt, course, cache / f"reference-{context}", work)
-    results_dir = private / "results" / context
-    results_dir.mkdir(parents=True, exist_ok=True)
+    batch.templates = _reference(rt, course, cache / f"reference-{context}", work)
+    batch.results = private / "results" / context
+    batch.results.mkdir(parents=True, exist_ok=True)
+    return batch
+
+
+def _pending(batch: _Batch, subs: list[Submission]) -> list[Submission]:
+    """Submissions not graded yet: a stored result for the content hash means done."""
     todo, seen = [], set()
     for sub in subs:
-        if sub.content_hash in seen or (results_dir / f"{sub.content_hash}.json").exists():
+        if sub.content_hash in seen or (batch.results / f"{sub.content_hash}.json").exists():
             continue
         seen.add(sub.content_hash)
         todo.append(sub)
-    workers = options.workers or len(os.sched_getaffinity(0))
-    failed: list[tuple[str, str]] = []
-    network = ""
+    return todo
+
+
+def _grade_all(batch: _Batch, todo: list[Submission]) -> None:
+    """Grade ``todo`` on one worker per claimed uid, storing each result as it comes."""
     slots: queue.Queue[int] = queue.Queue()
-    for slot in range(min(workers, max(1, len(todo)))):
+    for slot in range(len(batch.rt.uids)):
         slots.put(slot)
-    net_lock = threading.Lock()
 
     def task(sub: Submission):
-        nonlocal network
         slot = slots.get()
         try:
-            result, net = _grade_one(rt, course, templates, sub, work, slot, options)
-            if net:
-                with net_lock:
-                    network = net
-            return result
+            return _grade_one(batch, sub, slot)
         finally:
             slots.put(slot)
 
@@ -185,38 +222,23 @@ def _grade_locked(submissions, options: GradeOptions, out: Path, private: Path, 
         total=len(todo),
         desc="grading",
         unit="submission",
-        disable=not options.progress,
+        disable=not batch.options.progress,
         file=sys.stderr,
     )
-    with ThreadPoolExecutor(max_workers=slots.qsize() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=slots.qsize()) as pool:
         futures = {pool.submit(task, sub): sub for sub in todo}
         for future in as_completed(futures):
             sub = futures[future]
             try:
                 result = future.result()
-                _store_result(results_dir, sub.content_hash, result)
+                _store_result(batch.results, sub.content_hash, result)
                 bar.set_postfix_str(f"{sub.student}: {result['total']:g}/{result['max_total']:g}")
             except Exception as err:  # never lose the batch to one submission
-                failed.append((sub.student, f"{type(err).__name__}: {err}"[:2000]))
-                (private / "errors.log").open("a").write(
-                    f"--- {sub.student} ({sub.path})\n{traceback.format_exc()}\n"
-                )
+                batch.failed.append((sub.student, f"{type(err).__name__}: {err}"[:2000]))
+                with open(batch.private / "errors.log", "a") as log:
+                    log.write(f"--- {sub.student} ({sub.path})\n{traceback.format_exc()}\n")
             bar.update(1)
     bar.close()
-    seconds = time.monotonic() - start
-    return _write_reports(
-        out,
-        course,
-        subs,
-        results_dir,
-        failed,
-        new=len(todo) - len(failed),
-        skipped=len(subs) - len(todo),
-        seconds=seconds,
-        capabilities=capabilities,
-        network=network,
-        seed_source=seed_source,
-    )
 
 
 def _submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission]:
@@ -375,10 +397,11 @@ def _nb_text(nb) -> str:
     return nbformat.writes(nb)
 
 
-def _grade_one(rt, course, templates, sub: Submission, work: Path, slot: int, options):
-    """Grade one submission; returns (result dict, network status)."""
-    staging = work / f"slot{slot}-submitted"
-    ws = work / f"slot{slot}"
+def _grade_one(batch: _Batch, sub: Submission, slot: int) -> dict:
+    """Grade one submission on worker ``slot``; returns its result (a JSON-able dict)."""
+    course, options = batch.course, batch.options
+    staging = batch.work / f"slot{slot}-submitted"
+    ws = batch.work / f"slot{slot}"
     shutil.rmtree(staging, ignore_errors=True)
     base = {
         "content_hash": sub.content_hash,
@@ -401,17 +424,15 @@ def _grade_one(rt, course, templates, sub: Submission, work: Path, slot: int, op
                 }
                 for g in course.graded
             ]
-            return {
-                **base,
-                "refused": str(err),
-                "exercises": exercises,
-                "total": 0,
-                "stats": {},
-            }, ""
+            return {**base, "refused": str(err), "exercises": exercises, "total": 0, "stats": {}}
         regions = lift_regions(staging, unpacked.files, course.py_regions, course.notebooks)
-        verdicts, stats, notes = run_submission(rt, course, templates, regions, ws, slot)
+        verdicts, stats, notes = run_submission(
+            batch.rt, course, batch.templates, regions, ws, slot
+        )
+        if stats.network:
+            batch.network = stats.network
         exercises = [asdict(v) for v in verdicts.values()]
-        result = {
+        return {
             **base,
             "notes": unpacked.notes + regions.notes + notes,
             "exercises": exercises,
@@ -423,17 +444,16 @@ def _grade_one(rt, course, templates, sub: Submission, work: Path, slot: int, op
                 "peak_memory": stats.peak_memory,
             },
         }
-        return result, stats.network
     except Exception:
-        _keep_logs(ws / "grading", work.parent / "errors" / f"{sub.student}-{sub.content_hash[:8]}")
+        kept = batch.private / "errors" / f"{sub.student}-{sub.content_hash[:8]}"
+        _keep_logs(ws / "grading", kept)
         raise
     finally:
-        if options.keep_work:
-            kept = work.parent / "kept" / f"{sub.student}-{sub.content_hash[:8]}"
+        if options.keep_work and ws.exists():
+            kept = batch.private / "kept" / f"{sub.student}-{sub.content_hash[:8]}"
             shutil.rmtree(kept, ignore_errors=True)
             kept.parent.mkdir(exist_ok=True)
-            if ws.exists():
-                shutil.move(ws, kept)
+            shutil.move(ws, kept)
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(ws, ignore_errors=True)
 
@@ -451,27 +471,36 @@ def _store_result(folder: Path, digest: str, result: dict) -> None:
     write_atomic(folder / f"{digest}.json", json.dumps(result, indent=1, sort_keys=True))
 
 
-def _write_reports(out, course, subs, results_dir, failed, **summary) -> BatchReport:
+def _write_reports(batch: _Batch, subs: list[Submission], **summary) -> BatchReport:
+    """Gradebook, feedback pages and summary, rebuilt from the stored results."""
     rows = []
     for sub in subs:
-        path = results_dir / f"{sub.content_hash}.json"
+        path = batch.results / f"{sub.content_hash}.json"
         if path.exists():
             result = json.loads(path.read_text())
             rows.append((sub.student, result))
             write_atomic(
-                out / "feedback" / f"{sub.student}.md",
+                batch.out / "feedback" / f"{sub.student}.md",
                 feedback_markdown(sub.student, sub.path.name, result),
             )
-    write_atomic(out / "gradebook.csv", gradebook_csv(course, rows))
-    text = summary_markdown(course, rows, failed=failed, **summary)
-    write_atomic(out / "summary.md", text)
+    write_atomic(batch.out / "gradebook.csv", gradebook_csv(batch.course, rows))
+    text = summary_markdown(
+        batch.course,
+        rows,
+        failed=batch.failed,
+        capabilities=batch.rt.capabilities,
+        network=batch.network,
+        seed_source=batch.seed_source,
+        **summary,
+    )
+    write_atomic(batch.out / "summary.md", text)
     return BatchReport(
-        out / "gradebook.csv",
-        out / "summary.md",
+        batch.out / "gradebook.csv",
+        batch.out / "summary.md",
         {s: r["total"] for s, r in rows},
         summary["new"],
         summary["skipped"],
-        failed,
+        batch.failed,
         summary["seconds"],
     )
 

@@ -31,7 +31,7 @@ import nbformat
 from cs231n_lib.course import sandbox_cgroup
 from cs231n_lib.course.grade_reference import Course, GradedCell
 from cs231n_lib.course.grade_workspace import RegionSet, assemble_library, assemble_notebook
-from cs231n_lib.course.sandbox import Policy
+from cs231n_lib.course.sandbox import Policy, kill_uid
 
 KERNEL_NAME = "cs231n-grade"
 SANDBOX_HOME = "/home/student"
@@ -62,7 +62,7 @@ class Runtime:
     data_dir: Path | None
     sanitizer: Path | None
     capabilities: dict[str, str]
-    uid_base: int = 61000
+    uids: list[int] = field(default_factory=lambda: [61000])  # one per worker slot, claimed
     fast: bool = True
     python: str = sys.executable
 
@@ -155,8 +155,8 @@ def make_policy(rt: Runtime, ws: Path, slot: int, group) -> Policy:
     grading = ws / "grading"
     return Policy(
         root=str(grading / "root"),
-        uid=rt.uid_base + slot,
-        gid=rt.uid_base + slot,
+        uid=rt.uids[slot],
+        gid=rt.uids[slot],
         binds=binds,
         symlinks=links,
         tmpfs=[
@@ -314,6 +314,13 @@ def run_pass(
                 stats.peak_memory = group.peak_memory() or 0
                 stats.cpu_seconds = group.cpu_seconds() or 0.0
                 group.remove()
+            if os.geteuid() == 0:  # the uid is this slot's alone: nothing of it may survive
+                left = kill_uid(policy.uid)
+                if left:
+                    raise RuntimeError(
+                        f"processes {left} of sandbox uid {policy.uid} do not die; the slot "
+                        f"cannot be reused safely"
+                    )
     stats.seconds = time.monotonic() - start
     with contextlib.suppress(OSError):
         stats.network = netns_status.read_text()
