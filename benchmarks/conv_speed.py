@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/conv_speed.py            # everything (the naive layers take ~1 min)
     .venv/bin/python benchmarks/conv_speed.py --quick    # fewer repetitions
+    .venv/bin/python benchmarks/conv_speed.py --threads 1  # one core each for BLAS and torch
 
 Everything is measured in one run, interleaved round by round, so that a busy shared machine
 slows every contender alike; each time is the best of its rounds. The shapes are CS231n's
@@ -22,12 +23,18 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import sys
 import time
 
-import numpy as np
+if __name__ == "__main__" and "--threads" in sys.argv:
+    # BLAS reads its thread count when numpy is imported, so set it before that import.
+    _threads = sys.argv[sys.argv.index("--threads") + 1]
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _threads
 
-from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
-from cs231n_lib.layers import conv_backward_naive, conv_forward_naive
+import numpy as np  # noqa: E402
+
+from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast  # noqa: E402
+from cs231n_lib.layers import conv_backward_naive, conv_forward_naive  # noqa: E402
 
 CS231N = ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1)
 CONVNET = ((128, 32, 16, 16), (64, 32, 3, 3), 1, 1)
@@ -113,19 +120,24 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive layers")
     parser.add_argument("--no-malloc-tuning", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads for BLAS and torch (default: all)"
+    )
     args = parser.parse_args(argv)
     rounds = 5 if args.quick else 20
     tuned = False if args.no_malloc_tuning else keep_freed_memory()
     try:
         import torch
 
+        if args.threads:
+            torch.set_num_threads(args.threads)
         threads = torch.get_num_threads()
         torch_version = torch.__version__
     except ImportError:
         torch, threads, torch_version = None, None, "not installed"
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; numpy "
-          f"{np.__version__}; torch {torch_version} ({threads} threads); malloc tuning: "
-          f"{tuned}")  # fmt: skip
+          f"{np.__version__} (BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'all')}); "
+          f"torch {torch_version} ({threads} threads); malloc tuning: {tuned}")  # fmt: skip
 
     if not args.no_naive:
         x, w, b, conv_param, cache, dout = case(*CS231N, np.float64)
