@@ -12,7 +12,8 @@ this plugin only records what happened, so the grader can score it:
 - ``{"event": "finished"}`` when the run ends normally.
 
 After a cell that hung (nbval's timeout) or killed the kernel, the notebook's remaining cells
-are skipped: the grader runs the notebook again without that cell.
+are skipped: the grader runs the notebook again without that cell. After every cell, processes
+of the sandbox's uid other than the kernel (what a fork loop leaves) are stopped.
 
 It also makes nbval notice a dead kernel within a second instead of waiting for the whole cell
 timeout (nbval polls the kernel's channels; a kernel that called ``os._exit`` never answers).
@@ -41,6 +42,12 @@ def pytest_addoption(parser):
         help="keep every output whole (the reference run, whose outputs become the references)",
     )
     group.addoption("--cs231n-kernel-status", default=None, help="the sandbox's status file")
+    group.addoption(
+        "--cs231n-sandbox-uid",
+        type=int,
+        default=None,
+        help="after each cell, stop processes of this uid other than the kernel",
+    )
 
 
 def pytest_configure(config):
@@ -75,6 +82,7 @@ class _Recorder:
     def __init__(self, config, path: Path) -> None:
         self.record = config.getoption("cs231n_record")
         self.status_path = config.getoption("cs231n_kernel_status")
+        self.sandbox_uid = config.getoption("cs231n_sandbox_uid")
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the whole run
         self.timed_out_before: dict[str, bool] = {}
         self.fatal: set[str] = set()
@@ -126,6 +134,7 @@ class _Recorder:
         parent = item.parent
         running = getattr(parent, "kernel", None)
         alive = bool(running is not None and running.is_alive())
+        strays = self._stop_strays(running) if alive and call.when == "call" else 0
         message = ""
         if call.excinfo is not None:
             message = str(call.excinfo.value)
@@ -141,9 +150,23 @@ class _Recorder:
             and not self.timed_out_before.get(item.nodeid, False),
             "kernel_alive": alive,
             "kernel_status": None if alive else self._kernel_status(),
+            "strays": strays,
             "outputs": self._outputs(getattr(item, "test_outputs", None) or []),
         }
         return event
+
+    def _stop_strays(self, running) -> int:
+        """A cell must not leave processes behind (a fork loop's copies of the kernel would
+        spin through every later cell): stop all but the kernel itself."""
+        if self.sandbox_uid is None:
+            return 0
+        from cs231n_lib.course.sandbox import kill_strays
+
+        try:
+            launcher = running.km.provisioner.process.pid
+        except AttributeError:
+            return 0
+        return kill_strays(self.sandbox_uid, launcher)
 
     def _kernel_status(self):
         if not self.status_path:

@@ -264,6 +264,8 @@ def run_pass(
         str(events_path),
         "--cs231n-kernel-status",
         policy.status_path,
+        "--cs231n-sandbox-uid",
+        str(policy.uid),
         "-q",
         "--tb=line",
         "-W",
@@ -572,6 +574,7 @@ def run_submission(
     pending = {g.exercise: g for g in course.graded}
     verdicts: dict[str, ExerciseResult] = {}
     skip: dict[str, set[int]] = {}
+    strays: set[tuple] = set()
     for number in range(1, rt.limits.max_passes + 1):
         notebooks = sorted({g.notebook for g in pending.values()})
         if not notebooks:
@@ -589,6 +592,7 @@ def run_submission(
         total.cpu_seconds += stats.cpu_seconds
         total.network = stats.network
         found, problems = score_pass(events, course, templates, pending, rt, skip, refused)
+        strays.update((e["nb"], e.get("cell_id"), e["strays"]) for e in events if e.get("strays"))
         if problems:
             raise RuntimeError("; ".join(problems) + " (logs kept in OUT/.grader/errors/)")
         verdicts.update(found)
@@ -601,4 +605,10 @@ def run_submission(
             f"in each of {rt.limits.max_passes} runs",
         )
     ordered = {g.exercise: verdicts[g.exercise] for g in course.graded}
-    return ordered, total, list(refused.values())
+    notes = list(refused.values())
+    notes += [
+        f"{name} cell {cell}: your code left {count} processes running (a fork?); they were "
+        f"stopped when the cell ended"
+        for name, cell, count in sorted(strays)
+    ]
+    return ordered, total, notes

@@ -425,6 +425,32 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
+def parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def kill_strays(uid: int, launcher: int, rounds: int = 40) -> int:
+    """Kill the processes of sandbox ``uid`` other than the kernel (the launcher's child).
+
+    Returns how many were killed; repeats while a fork race keeps making new ones.
+    """
+    killed: set[int] = set()
+    for _ in range(rounds):
+        strays = [p for p in processes_of(uid) if parent_of(p) != launcher and p not in killed]
+        if not strays:
+            break
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.02)
+    return len(killed)
+
+
 def kill_uid(uid: int, timeout: float = 10.0) -> list[int]:
     """SIGKILL every process of the (dedicated) sandbox ``uid`` and wait until none is left.
 
