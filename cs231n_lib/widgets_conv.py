@@ -24,7 +24,7 @@ from cs231n_lib.layers import conv_output_size
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72)
+    fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 
@@ -91,12 +91,14 @@ class ConvArithmeticExplorer:
         self.controls = [self.size, self.depth, self.filter_size, self.stride, self.pad,
                          self.num_filters]  # fmt: skip
         self.text = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size: a box would otherwise stretch it to the full width.
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
         for control in self.controls:
             control.observe(lambda _change: self.render(), names="value")
         self.widget = widgets.VBox(
             [widgets.HBox([widgets.VBox(self.controls[:3]), widgets.VBox(self.controls[3:])]),
-             self.text, self.image]
+             self.text, self.image],
+            layout=widgets.Layout(align_items="flex-start"),
         )  # fmt: skip
         self.render()
 
@@ -205,11 +207,13 @@ class FilterBrowser:
         self.images = widgets.SelectMultiple(options=options, value=tuple(range(min(N, 4))),
                                              description="images", rows=min(N, 6))  # fmt: skip
         self.text = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        # Shown at its own pixel size: a box would otherwise stretch it to the full width.
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
         for control in (self.filter, self.images):
             control.observe(lambda _change: self.render(), names="value")
         self.widget = widgets.VBox([widgets.HBox([self.filter, self.images]), self.text,
-                                    self.image])  # fmt: skip
+                                    self.image],
+                                   layout=widgets.Layout(align_items="flex-start"))  # fmt: skip
         self.render()
 
     def summary(self) -> str:

@@ -353,6 +353,7 @@ class RetrainExplorer:
         self.learning_rate = widgets.FloatLogSlider(
             value=learning_rate, base=10, min=-9, max=-4, step=0.25,
             description="learning rate", readout_format=".1e", continuous_update=False,
+            style={"description_width": "initial"},  # the label in full, not "learning r..."
         )  # fmt: skip
         self.reg = widgets.FloatLogSlider(
             value=reg, base=10, min=-1, max=6, step=0.25,
