@@ -3,6 +3,7 @@
 Usage::
 
     python -m cs231n_lib.course grade SUBMISSION... --out DIR [--workers N] [--source ROOT]
+        [--seed N] [--notebooks 01_knn ...] [--cell-timeout S] [--memory MiB] [--cpu S]
 
 Each SUBMISSION is a student's release folder or a .zip of it; the student id is its name
 (``alice.zip`` -> ``alice``). ``DIR`` receives
@@ -11,20 +12,50 @@ Each SUBMISSION is a student's release folder or a .zip of it; the student id is
 - ``feedback/<student>.md``: every exercise with pass/fail and the reason;
 - ``summary.md``: totals, pass rates, refused submissions, what isolation this machine gave;
 - ``.grader/`` (instructor-only): the grading secret, cached reference outputs, one result
-  file per submission content hash.
+  file per submission content hash, logs of grader failures.
 
-How one submission is graded (see the modules for details): it is unpacked safely
-(:mod:`~cs231n_lib.course.submission`); only its named student regions are lifted and spliced
-into the instructor's release files (:mod:`~cs231n_lib.course.grade_workspace`); nbval runs
-the notebooks there in a sandboxed kernel with the grading seed, comparing outputs, outside the
-kernel, with those the instructor's solution printed for the same seed
-(:mod:`~cs231n_lib.course.grade_reference`, :mod:`~cs231n_lib.course.grade_run`,
-:mod:`~cs231n_lib.course.sandbox`).
+How one submission is graded
+----------------------------
+1. Unpacked safely (:mod:`~cs231n_lib.course.submission`): only ``cs231n_lib/**.py`` and
+   ``notebooks/*.ipynb`` are read; zip-slip paths, symlinks, special files and zip bombs refuse
+   the submission (0 points, with the reason).
+2. Its named student regions are lifted and spliced into the instructor's *release* files in
+   a fresh workspace (:mod:`~cs231n_lib.course.grade_workspace`); a region must stand alone
+   (no escaping its function, no swallowing the code after it), nbval markers in it are
+   removed, and check cells, tags, metadata and reference outputs all come from the instructor.
+3. nbval runs the notebooks there with ``CS231N_GRADING_SEED`` set, so every check draws a
+   hidden case and prints fingerprints; nbval compares them, outside the kernel, with the
+   outputs the instructor's solution printed for the same seed (computed once per batch the
+   same way, and cached: :mod:`~cs231n_lib.course.grade_reference`). A graded cell earns its
+   points if it ran without error and its outputs match (:mod:`~cs231n_lib.course.grade_run`).
+4. A cell that hangs or kills the kernel costs what it touches: the notebook runs again with
+   that cell (and the cells that declare they need its exercise) skipped, so later exercises
+   are still graded.
 
+Containment (:mod:`~cs231n_lib.course.sandbox`)
+-----------------------------------------------
+Each kernel runs in new mount, PID, IPC and UTS namespaces under a root built from a whitelist
+(system folders and the Python environment read-only, the spliced workspace read-only, tmpfs
+HOME, working directory and /tmp): the instructor's source, the reference outputs and other
+submissions do not exist inside. It runs as a uid of its own (claimed per worker, every
+process of it killed after each run) with rlimits on CPU seconds, address space, processes,
+file size, and no new privileges. nbval and the kernel share a fresh network namespace holding
+only a loopback interface, and a cgroup bounding their memory and process count (and counting
+their CPU). Cells have a timeout, notebooks a wall-clock limit; processes a cell leaves behind
+are stopped.
+
+Where the machine allows less, the summary says so: without root, a user namespace gives the
+same namespaces but no uid of its own and no cgroup (limits are then per process only);
+without a network namespace nbval runs with a warning; without mount and PID namespaces the
+grader refuses to run, since a submission could read the solutions.
+
+Reliability
+-----------
 The grading seed comes from ``--seed`` or from a secret created once in ``DIR/.grader`` (the
-same for every student and every re-run into ``DIR``). Results are stored per content hash as
-soon as a submission is graded; a re-run skips those, so a killed batch resumes where it
-stopped, and the gradebook is rebuilt from the stored results every time.
+same for every student and every re-run into ``DIR``). Results are stored, atomically, per
+content hash as soon as a submission is graded; a re-run skips those, so a killed batch
+resumes where it stopped, and the gradebook is rebuilt from the stored results every time.
+Submissions are graded in parallel, one worker per core by default.
 """
 
 from __future__ import annotations
@@ -539,6 +570,12 @@ def add_grade_parser(subparsers) -> argparse.ArgumentParser:
         help="processes and threads per sandbox",
     )
     p.add_argument("--full-data", action="store_true", help="grade on full data, not fast mode")
+    p.add_argument(
+        "--sanitizer", type=Path, help="nbval sanitizer file (default: SOURCE/tests/sanitize.cfg)"
+    )
+    p.add_argument(
+        "--keep-work", action="store_true", help="keep workspaces in OUT/.grader/kept (debugging)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_cli)
     return p
@@ -562,6 +599,8 @@ def run_cli(args: argparse.Namespace) -> int:
         fast=not args.full_data,
         cache=args.cache,
         progress=not args.no_progress,
+        sanitizer=args.sanitizer,
+        keep_work=args.keep_work,
     )
     try:
         report = grade(args.submissions, options)

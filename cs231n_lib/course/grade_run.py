@@ -380,8 +380,8 @@ def _notebook_run(events: list[dict], name: str, rt: Runtime) -> _NotebookRun:
         elif event.get("timed_out"):
             fatal = num
             reason = (
-                f"did not finish within the {rt.limits.cell_timeout} s time limit per cell "
-                f"(an endless loop, or far too slow)"
+                f"the check cell did not finish within the {rt.limits.cell_timeout} s time "
+                f"limit per cell (an endless loop, or far too slow)"
             )
         elif not event.get("kernel_alive") and event.get("outcome") == "failed":
             fatal, reason = num, kernel_death_reason(status, rt.limits)
@@ -391,8 +391,8 @@ def _notebook_run(events: list[dict], name: str, rt: Runtime) -> _NotebookRun:
             fatal, reason = (
                 unfinished[0],
                 (
-                    "was running when the notebook's time limit or a resource limit stopped the "
-                    "run (the kernel or nbval was killed)"
+                    "the check cell was running when the notebook's time limit or a resource "
+                    "limit stopped the run (the kernel or nbval was killed)"
                 ),
             )
     return _NotebookRun(ends, fatal, reason, setup_error)
@@ -447,7 +447,7 @@ def score_pass(
             if run.fatal is not None and cell.cell_num > run.fatal:
                 continue  # not fairly tested in this pass: run again without the fatal cell
             if cell.cell_num == run.fatal:
-                verdicts[cell.exercise] = _fail(cell, f"the check cell {run.fatal_reason}")
+                verdicts[cell.exercise] = _fail(cell, run.fatal_reason)
                 continue
             event = run.ends.get(cell.cell_num)
             if event is None:

@@ -141,11 +141,11 @@ def _bind(src: str, dst: str, writable: bool, *, devices: bool = False) -> None:
     ss.mount(None, dst, None, flags)
 
 
-def _build_root(policy: Policy, argv_files: list[tuple[str, str]]) -> None:
+def _build_root(policy: Policy, argv_files: list[tuple[str, str]], privileged: bool) -> None:
     root = policy.root
     ss.mount(None, "/", None, ss.MS_REC | ss.MS_PRIVATE)
     ss.mount("tmpfs", root, "tmpfs", ss.MS_NOSUID | ss.MS_NODEV, "size=1m,mode=755")
-    owner = f"uid={policy.uid},gid={policy.gid}" if os.geteuid() == 0 else ""
+    owner = f"uid={policy.uid},gid={policy.gid}" if privileged else ""
     # Mount parents before children: "/course" before "/course/notebooks".
     mounts = [(dst, "bind", (src, rw)) for src, dst, rw in policy.binds]
     mounts += [(dst, "tmpfs", size) for dst, size in policy.tmpfs]
@@ -181,7 +181,7 @@ def _build_root(policy: Policy, argv_files: list[tuple[str, str]]) -> None:
         ",".join(filter(None, ["size=64m", "mode=700", owner])),
     )
     for src, dst in [*policy.copy_in, *argv_files]:
-        _copy_owned(src, root + dst, policy.uid, policy.gid)
+        _copy_owned(src, root + dst, policy.uid, policy.gid, privileged)
     os.chdir(root)
     ss.pivot_root(".", ".")  # stack the new root on the old one, then detach the old one
     ss.umount(".", ss.MNT_DETACH)
@@ -189,13 +189,13 @@ def _build_root(policy: Policy, argv_files: list[tuple[str, str]]) -> None:
     ss.mount(None, "/", None, ss.MS_REMOUNT | ss.MS_RDONLY | ss.MS_NOSUID | ss.MS_NODEV, None)
 
 
-def _copy_owned(src: str, dst: str, uid: int, gid: int) -> None:
+def _copy_owned(src: str, dst: str, uid: int, gid: int, privileged: bool) -> None:
     _makedirs(os.path.dirname(dst))
     if os.path.isdir(src):
         shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
     else:
         shutil.copyfile(src, dst)
-    if os.geteuid() != 0:
+    if not privileged:
         return
     for folder, dirs, files in os.walk(dst):
         os.chown(folder, uid, gid)
@@ -203,18 +203,18 @@ def _copy_owned(src: str, dst: str, uid: int, gid: int) -> None:
             os.lchown(os.path.join(folder, name), uid, gid)
 
 
-def _drop_privileges(policy: Policy) -> None:
+def _drop_privileges(policy: Policy, privileged: bool) -> None:
     for name, (soft, hard) in policy.rlimits.items():
         resource.setrlimit(RLIMITS[name], (soft, hard))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.geteuid() == 0 and "user" not in policy.namespaces:
+    if privileged:  # real root: become the sandbox uid (in a user namespace, stay as mapped)
         os.setgroups([])
         os.setresgid(policy.gid, policy.gid, policy.gid)
         os.setresuid(policy.uid, policy.uid, policy.uid)
     ss.prctl(ss.PR_SET_NO_NEW_PRIVS, 1)
 
 
-def _child(policy: Policy, argv: list[str], log_fd: int) -> None:
+def _child(policy: Policy, argv: list[str], log_fd: int, privileged: bool) -> None:
     """PID 1 of the new namespaces: finish the sandbox and exec. Never returns."""
     try:
         ss.prctl(ss.PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -227,7 +227,7 @@ def _child(policy: Policy, argv: list[str], log_fd: int) -> None:
                 flags |= NAMESPACE_FLAGS[name]
         ss.unshare(flags)
         if "mount" in policy.namespaces:
-            _build_root(policy, argv_files)
+            _build_root(policy, argv_files, privileged)
         if "uts" in policy.namespaces:
             with contextlib.suppress(OSError):
                 socket.sethostname("grading")
@@ -237,7 +237,7 @@ def _child(policy: Policy, argv: list[str], log_fd: int) -> None:
         os.dup2(null, 0)
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
-        _drop_privileges(policy)
+        _drop_privileges(policy, privileged)
         os.chdir(policy.cwd)
         os.closerange(3, 65536)
         os.execve(argv[0], argv, policy.env)
@@ -274,7 +274,8 @@ def run(policy: Policy, argv: list[str]) -> int:
     # The PID namespace applies to children, so the launcher enters it before forking; the
     # others only the child enters (pivot_root would otherwise move the launcher's root too).
     flags = ss.CLONE_NEWPID if "pid" in policy.namespaces else 0
-    if os.geteuid() != 0:
+    privileged = os.geteuid() == 0
+    if not privileged:
         uid, gid = os.geteuid(), os.getegid()
         ss.unshare(flags | ss.CLONE_NEWUSER)
         ss.write_id_maps(os.getpid(), uid, gid)
@@ -283,7 +284,7 @@ def run(policy: Policy, argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the kernel gets it via the process group
     pid = os.fork()
     if pid == 0:
-        _child(policy, argv, log_fd)
+        _child(policy, argv, log_fd, privileged)
     os.close(log_fd)
 
     def kill_tree(signum, frame):
