@@ -204,7 +204,10 @@ def test_killed_batch_resumes_without_double_counting(batch, bases, cache, tmp_p
     proc.wait()
     first = sorted(p.name for p in results.glob("*/*.json"))
     assert 1 <= len(first) < 3
-    time.sleep(1.0)  # the kill reaches nbval and the kernel through their parent-death signals
+    # The kill reaches nbval (parent-death signal) and the kernel (its launcher watches nbval).
+    deadline = time.monotonic() + 10
+    while _sandbox_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert _sandbox_processes() == []
     report = grade(subs, _options(out, cache, workers=1))
     assert report.skipped == len(first) and report.new == 3 - len(first)
