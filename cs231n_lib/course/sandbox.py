@@ -426,22 +426,29 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
-def parent_of(pid: int) -> int | None:
+def _state_and_parent(pid: int) -> tuple[str, int | None]:
+    """A process's state letter (``Z`` for a zombie) and parent PID, from /proc."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[1])
     except (OSError, ValueError, IndexError):
-        return None
+        return "?", None
 
 
 def kill_strays(uid: int, launcher: int, rounds: int = 40) -> int:
     """Kill the processes of sandbox ``uid`` other than the kernel (the launcher's child).
 
-    Returns how many were killed; repeats while a fork race keeps making new ones.
+    Zombies are left alone (they hold only a PID until the kernel exits). Returns how many
+    processes were killed; repeats while a fork race keeps making new ones.
     """
     killed: set[int] = set()
     for _ in range(rounds):
-        strays = [p for p in processes_of(uid) if parent_of(p) != launcher and p not in killed]
+        strays = []
+        for pid in processes_of(uid):
+            state, parent = _state_and_parent(pid)
+            if state != "Z" and parent != launcher and pid not in killed:
+                strays.append(pid)
         if not strays:
             break
         for pid in strays:
