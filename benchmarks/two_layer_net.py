@@ -1,19 +1,32 @@
 """Best two-layer net on the full embedded CIFAR-10: validation and test accuracy, training time.
 
-1. A small search: a few (hidden size, learning rate, regularisation) settings, each trained for
-   a few epochs on a subset of the training images and scored on the validation set.
-2. The winner trained on all 49,000 training images (1,000 validation, 1,000 test), with its
-   wall time.
+1. The final configuration (DEFAULT, LR_DECAY, EPOCHS below) trained on all 49,000 training
+   images (1,000 validation, 1,000 test), with its wall time; the parameters of the best
+   validation epoch are kept (Solver), and the table gives train (5k) / val / test accuracy.
+2. Optional (--search): a small search, each setting trained for a few epochs on a subset of the
+   training images, whose winner replaces DEFAULT for the final run.
 
 Goal (issue 4, CS231n): validation accuracy >= 52%. Not a test: machines are shared and noisy.
 
-    python benchmarks/two_layer_net.py                 # search + final run (~15-30 min on 2 cores)
-    python benchmarks/two_layer_net.py --no-search     # final run of the default configuration
+    OPENBLAS_NUM_THREADS=1 python benchmarks/two_layer_net.py            # final run (~2-4 min)
+    OPENBLAS_NUM_THREADS=1 python benchmarks/two_layer_net.py --search   # search first
 
-Measured (2 shared, busy cores; embedded JPEG-75 copy): search winner H=500, Adam lr 2e-4,
-reg 0; final run 15 epochs, best validation epoch 10: val 51.1%, test 53.3%, training 1200 s
-(80 s/epoch). Training accuracy reached 77%: the run overfits, and the 3-epoch search on 10,000
-images is too short to show that regularisation would pay off over 15 epochs.
+History (embedded JPEG-75 copy, shared cores; all with seed 0, Adam, batch 200):
+- H=500, lr 2e-4, reg 0, lr decay 0.95, 15 epochs: val 51.1%, test 53.3%; train acc 77%, the
+  run overfits (the 3-epoch search on 10,000 images could not show that regularisation pays).
+- Full-data runs, selected on validation (best epoch's val acc; +-1.5 points of noise):
+    H=500,  lr 3e-4, reg 5e-3, decay 0.9,  8 epochs:  val 0.509
+    H=500,  lr 2e-4, reg 1e-2, decay 0.85, 12 epochs: val 0.508
+    H=1000, lr 2e-4, reg 1e-2, decay 0.85, 12 epochs: val 0.514
+    H=1000, lr 2e-4, reg 5e-2, decay 0.85, 12 epochs: val 0.515 (test 0.553)
+    H=500,  lr 2e-4, reg 3e-2, decay 0.85, 12 epochs: val 0.519  <- DEFAULT
+  This script's default run (OPENBLAS_NUM_THREADS=1) reproduces it exactly: best epoch 11,
+  train (5k) 0.708, val 0.519, test 0.546, training 101 s (8 s/epoch): 0.1 point under the goal.
+  The same run by this script with OPENBLAS_NUM_THREADS=2 instead of 1 gave val 0.510,
+  test 0.526 (best epoch 11, 164 s): float32 rounding changes with the BLAS thread count and the
+  trajectory drifts, so same-seed runs differ by about a point.
+  Regularisation (0.5 * reg * sum(W**2)) of 1e-2..5e-2 with a 0.85 per-epoch decay lifts the
+  validation plateau to about 51-52%; the 52% goal sits at the edge of the noise.
 """
 
 from __future__ import annotations
@@ -30,7 +43,11 @@ from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
 from cs231n_lib.data import get_cifar10_data
 from cs231n_lib.solver import Solver
 
-DEFAULT = {"hidden_dim": 500, "learning_rate": 2e-4, "reg": 0.0}  # the search's winner
+# The final configuration: L2 regularisation and a faster per-epoch learning-rate decay against the
+# overfitting of the unregularised run (train 77%, val 51.1% at 2e-4 / reg 0 / decay 0.95).
+DEFAULT = {"hidden_dim": 500, "learning_rate": 2e-4, "reg": 3e-2}
+LR_DECAY = 0.85  # per epoch
+EPOCHS = 12
 # Adam on raw (mean-subtracted, unscaled) pixels wants small steps: 1e-3 is noisy, 5e-4 worse.
 SEARCH = {"hidden_dim": [500], "learning_rate": [1e-4, 2e-4], "reg": [0.0, 0.5]}
 
@@ -45,7 +62,7 @@ def train(data, hidden_dim, learning_rate, reg, *, num_epochs, seed=0, verbose=F
         data,
         update_rule="adam",
         optim_config={"learning_rate": learning_rate},
-        lr_decay=0.95,
+        lr_decay=LR_DECAY,
         batch_size=200,
         num_epochs=num_epochs,
         print_every=10**9,
@@ -67,10 +84,12 @@ def accuracy(net, X, y, batch=1000):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-search", action="store_true", help="skip the search")
+    parser.add_argument(
+        "--search", action="store_true", help="run the (slow, short-run) search first"
+    )
     parser.add_argument("--search-train", type=int, default=10000, help="images per search run")
     parser.add_argument("--search-epochs", type=float, default=3)
-    parser.add_argument("--epochs", type=float, default=15, help="epochs of the final run")
+    parser.add_argument("--epochs", type=float, default=EPOCHS, help="epochs of the final run")
     args = parser.parse_args(argv)
 
     cpu = platform.processor() or platform.machine()
@@ -85,7 +104,7 @@ def main(argv=None):
     )
 
     best = dict(DEFAULT)
-    if not args.no_search:
+    if args.search:
         subset = {
             "X_train": data["X_train"][: args.search_train],
             "y_train": data["y_train"][: args.search_train],
@@ -94,7 +113,7 @@ def main(argv=None):
         }
         print(
             f"\nsearch: {args.search_train} training images, {args.search_epochs:g} epochs each "
-            f"(Adam, batch 200, lr decay 0.95)"
+            f"(Adam, batch 200, lr decay {LR_DECAY:g})"
         )
         print(f"{'hidden':>6} {'lr':>8} {'reg':>6} | {'train acc':>9} {'val acc':>8} {'time':>7}")
         best_val = -1.0
@@ -119,8 +138,9 @@ def main(argv=None):
     print("|---|---|---|---|---|")
     print(
         f"| H={best['hidden_dim']}, Adam lr={best['learning_rate']:g}, reg={best['reg']:g}, "
-        f"{args.epochs:g} epochs, batch 200 | {train_acc:.3f} | {val_acc:.3f} | {test_acc:.3f} | "
-        f"{seconds:.0f} s ({seconds / args.epochs:.0f} s/epoch) |"
+        f"lr decay {LR_DECAY:g}/epoch, {args.epochs:g} epochs, batch 200, best epoch "
+        f"{int(np.argmax(solver.val_acc_history))} | {train_acc:.3f} | {val_acc:.3f} | "
+        f"{test_acc:.3f} | {seconds:.0f} s ({seconds / args.epochs:.0f} s/epoch) |"
     )
     goal = 0.52
     verdict = "meets" if val_acc >= goal else "falls short of"
