@@ -128,3 +128,18 @@ def test_golden_files_keep_shapes_and_are_byte_stable(tmp_path):
     with np.load(first, allow_pickle=False) as data:
         assert data["loss"].shape == () and data["k"].shape == ()
         np.testing.assert_array_equal(data["grad"], arrays["grad"])
+
+
+def test_cross_validation_results_are_fingerprinted_for_the_grader():
+    table = {k: [0.2 + 0.01 * k, 0.25, 0.3, 0.22, 0.27] for k in (1, 3)}
+    lines = run(
+        "knn_cross_validation", mode="grading", seed=5, k_to_accuracies=table, k_choices=[1, 3]
+    ).lines
+    assert any(line.startswith("  accuracies per k and fold: f[2, 5] ") for line in lines)
+    faked = {k: [0.25] * 5 for k in (1, 3)}
+    other = run(
+        "knn_cross_validation", mode="grading", seed=5, k_to_accuracies=faked, k_choices=[1, 3]
+    ).lines
+    assert other != lines
+    public = run("knn_cross_validation", k_to_accuracies=table, k_choices=[1, 3])
+    assert not public.problems and not public.lines  # nothing printed for a student

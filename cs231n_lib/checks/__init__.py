@@ -118,6 +118,16 @@ class Checker:
         """``got`` must equal ``expected`` (or the golden value) exactly (labels, counts)."""
         self._expect(key, got, expected, exact=True, rtol=0.0, atol=0.0)
 
+    def graded(self, key: str, value, *, rtol: float = 1e-7, atol: float = 0.0) -> None:
+        """A result only the grader judges, against the solution's on the same hidden case.
+
+        Nothing is compared in a student's run (there is no golden for notebook results);
+        under the grader the value's fingerprint is printed like any other result.
+        """
+        if self.mode == "grading":
+            arr = _as_array(key, value)
+            self.lines.append(f"  {key}: {fingerprint(arr, rtol=rtol, atol=atol)}")
+
     def true(self, key: str, condition: bool, message: str) -> None:
         """A property that must hold; ``message`` says what it means when it does not."""
         ok = bool(condition)
