@@ -98,6 +98,9 @@ FAKE_CHECK = """
 def check(name, **values):  # replaces the notebook's check() for the next cells
     print(f"{name}: OK (all checks pass)")
 """
+HARDCODED_CV = """
+k_to_accuracies = {k: [0.28, 0.27, 0.29, 0.26, 0.28] for k in k_choices}
+"""
 MEMORY_BOMB = """
 blocks = []
 while True:
@@ -243,6 +246,9 @@ CASES = [
     Case("fake_check_function",
          _from("perfect", lambda tree, bases: set_cell_region(tree, CV, FAKE_CHECK)),
          zero={CV}, what="redefines check() in a notebook region to print OK"),
+    Case("hardcoded_cross_validation",
+         _from("perfect", lambda tree, bases: set_cell_region(tree, CV, HARDCODED_CV)),
+         zero={CV}, what="plausible cross-validation accuracies typed in, not computed"),
     Case("nbval_markers", _from("perfect", _nbval_markers), zero={TWO, CV},
          what="nbval-skip/ignore tags and # NBVAL_SKIP comments, points changed"),
     Case("check_cells_replaced", _from("release", _check_cells_replaced), zero=ALL,
