@@ -107,8 +107,7 @@ def test_load_cifar10_says_which_copy(monkeypatch, capsys, tmp_path, cifar):
     monkeypatch.setattr(cifar10_module, "load_embedded", lambda archive: cifar)
     arrays = load_cifar10()
     assert capsys.readouterr().out == (
-        "CIFAR-10: embedded JPEG-75 copy (cifar10-jpeg75.tar.gz), "
-        "50000 train / 10000 test\n"
+        "CIFAR-10: embedded JPEG-75 copy (cifar10-jpeg75.tar.gz), 50000 train / 10000 test\n"
     )
     assert arrays is cifar
     load_cifar10(verbose=False)
