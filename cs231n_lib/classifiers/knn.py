@@ -123,12 +123,15 @@ class KNearestNeighbor:
         # broadcast sums. Round-off can make a squared distance slightly negative; clip it
         # at 0 before the square root. No np.linalg.norm, no scipy.
         ### BEGIN SOLUTION
-        X = X.astype(np.float64)
-        train = self.X_train.astype(np.float64)
-        test_sq = np.sum(X * X, axis=1)[:, None]  # (num_test, 1)
-        train_sq = np.sum(train * train, axis=1)[None, :]  # (1, num_train)
-        cross = X @ train.T  # (num_test, num_train)
-        dists = np.sqrt(np.maximum(test_sq + train_sq - 2.0 * cross, 0.0))
+        X = np.asarray(X, dtype=np.float64)  # no copy when already float64
+        train = np.asarray(self.X_train, dtype=np.float64)
+        test_sq = np.einsum("ij,ij->i", X, X)[:, None]  # (num_test, 1), no (N, D) temporary
+        train_sq = np.einsum("ij,ij->i", train, train)[None, :]  # (1, num_train)
+        sq = X @ train.T  # (num_test, num_train): a.b, then turned into ||a-b||^2 in place
+        sq *= -2.0
+        sq += test_sq
+        sq += train_sq
+        dists = np.sqrt(np.maximum(sq, 0.0, out=sq), out=sq)
         ### END SOLUTION
         return dists
 
