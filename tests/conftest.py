@@ -15,3 +15,13 @@ collect_ignore_glob = ["*.ipynb", "**/*.ipynb"]
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    """A fresh student release of this repository (module-scoped: tests only read it)."""
+    from cs231n_lib.course.release import build_release
+
+    out = tmp_path_factory.mktemp("rel") / "student"
+    build_release(REPO, out)
+    return out

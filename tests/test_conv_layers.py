@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import frozen
 
 from cs231n_lib.gradient_check import eval_numerical_gradient_array, rel_error
 from cs231n_lib.layer_utils import (
@@ -19,17 +20,6 @@ from cs231n_lib.layers import (
     max_pool_backward_naive,
     max_pool_forward_naive,
 )
-
-
-def frozen(*arrays):
-    """Read-only copies: any in-place write by the code under test raises ValueError."""
-    out = []
-    for a in arrays:
-        a = np.array(a, copy=True)
-        a.setflags(write=False)
-        out.append(a)
-    return out
-
 
 # ---- output sizes ---------------------------------------------------------------------------
 

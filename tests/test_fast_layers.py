@@ -9,6 +9,7 @@ import inspect
 
 import numpy as np
 import pytest
+from helpers import frozen
 
 from cs231n_lib import fast_layers, im2col
 from cs231n_lib.fast_layers import (
@@ -26,15 +27,6 @@ from cs231n_lib.layers import (
     max_pool_backward_naive,
     max_pool_forward_naive,
 )
-
-
-def frozen(*arrays):
-    out = []
-    for a in arrays:
-        a = np.array(a, copy=True)
-        a.setflags(write=False)
-        out.append(a)
-    return out
 
 
 def random_conv_configs(count, seed):

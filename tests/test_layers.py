@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import frozen
 
 from cs231n_lib.checks import GOLDEN_DIR, CheckFailed, check, run
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
@@ -25,17 +26,6 @@ from cs231n_lib.layers import (
     softmax_loss,
     svm_loss,
 )
-
-
-def frozen(*arrays):
-    """Read-only copies: any in-place write by the code under test raises ValueError."""
-    out = []
-    for a in arrays:
-        a = np.array(a, copy=True)
-        a.setflags(write=False)
-        out.append(a)
-    return out
-
 
 # ---- fixed values (the same cases CS231n's notebooks use) ----------------------------------
 

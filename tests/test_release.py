@@ -18,13 +18,6 @@ from cs231n_lib.course.solutions import solution_regions
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("rel") / "student"
-    build_release(REPO, out)
-    return out
-
-
 def _text_files(root: Path):
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix in (".py", ".ipynb", ".md", ".toml", ".txt", ".cfg"):

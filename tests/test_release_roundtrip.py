@@ -20,13 +20,6 @@ from cs231n_lib.course.solutions import fill_regions, solution_regions
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("rel") / "student"
-    build_release(REPO, out)
-    return out
-
-
 def run_nbval(notebook: Path, library_root: Path, *, lax: bool, tmp: Path) -> dict[int, str]:
     """Run nbval on one notebook importing cs231n_lib from ``library_root``.
 

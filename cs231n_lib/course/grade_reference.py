@@ -26,7 +26,7 @@ import nbformat
 
 from cs231n_lib.course import markers, solutions
 from cs231n_lib.course.grade_workspace import RegionSet, code_cells
-from cs231n_lib.course.release import build_release, read_notebook
+from cs231n_lib.course.release import atomic_directory, build_release, read_notebook
 
 GRADER_VERSION = "1"  # bump when grading semantics change, so cached results are redone
 
@@ -164,8 +164,7 @@ def store_templates(course: Course, outputs: dict[str, dict[int, list[dict]]], d
     Every code cell gets an execution count, so nbval compares every cell (a cell without one
     counts as "not run" and would be compared with nothing).
     """
-    tmp = Path(tempfile.mkdtemp(prefix=".templates-", dir=dest.parent))
-    try:
+    with atomic_directory(dest) as tmp:
         for name in course.notebooks:
             nb = bare_template(course, name)
             recorded = outputs.get(name, {})
@@ -177,12 +176,6 @@ def store_templates(course: Course, outputs: dict[str, dict[int, list[dict]]], d
         (tmp / "course.json").write_text(
             json.dumps([asdict(g) for g in course.graded], indent=1), encoding="utf-8"
         )
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _as_output(out: dict) -> nbformat.NotebookNode:

@@ -20,6 +20,8 @@ import fnmatch
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,17 +143,25 @@ def build_release(source_root: Path, dest: Path, *, force: bool = False) -> Rele
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     report = ReleaseReport()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    with atomic_directory(dest) as tmp:
         for rel in released_files(source_root):
             _release_file(source_root / rel, tmp / rel, rel, report)
+    return report
+
+
+@contextmanager
+def atomic_directory(dest: Path) -> Iterator[Path]:
+    """Build a folder in a temporary sibling of ``dest``; it replaces ``dest`` only if the
+    block finishes, so readers never see a half-written folder."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield tmp
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return report
 
 
 def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None:
