@@ -128,6 +128,16 @@ class Checker:
             arr = _as_array(key, value)
             self.lines.append(f"  {key}: {fingerprint(arr, rtol=rtol, atol=atol)}")
 
+    def unchanged(
+        self, fn: str, arrays: dict, before: dict, *, hint: str, key: str = "inputs unchanged"
+    ) -> None:
+        """``fn`` left every input as :func:`snapshot` recorded it; ``hint`` says how to avoid
+        modifying an input in place."""
+        changed = [
+            name for name, value in arrays.items() if not np.array_equal(value, before[name])
+        ]
+        self.true(key, not changed, f"{fn} modified {', '.join(changed)} in place; {hint}")
+
     def true(self, key: str, condition: bool, message: str) -> None:
         """A property that must hold; ``message`` says what it means when it does not."""
         ok = bool(condition)
@@ -159,6 +169,11 @@ class Checker:
             self.problems.append(problem)
         else:
             self.passed.append(key if exact else f"{key}: rel error < {rtol:.0e}")
+
+
+def snapshot(arrays: dict) -> dict:
+    """Copies of ``arrays`` to compare with after a call (see :meth:`Checker.unchanged`)."""
+    return {k: np.array(v, copy=True) for k, v in arrays.items()}
 
 
 def _as_array(key: str, value) -> np.ndarray:

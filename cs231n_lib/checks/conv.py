@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import layers
-from cs231n_lib.checks import exercise
+from cs231n_lib.checks import exercise, snapshot
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 
 LAYERS = "cs231n_lib/layers.py"
@@ -28,23 +28,7 @@ POOL_X = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtyp
 POOL_OUT = np.array([[6, 8], [3, 4]], dtype=np.float64)
 
 
-def _scalar(value):
-    """A scalar as shape (1,): golden files store 0-d arrays with shape (1,)."""
-    return None if value is None else np.atleast_1d(value)
-
-
-def _frozen(arrays: dict) -> dict:
-    return {k: np.array(v, copy=True) for k, v in arrays.items()}
-
-
-def _unchanged(t, fn: str, arrays: dict, before: dict) -> None:
-    changed = [name for name, value in arrays.items() if not np.array_equal(value, before[name])]
-    t.true(
-        "inputs unchanged",
-        not changed,
-        f"{fn} modified {', '.join(changed)} in place; pad into a new array (np.pad) and "
-        f"accumulate into new arrays, never into x, w, b or dout",
-    )
+_HINT = "pad into a new array (np.pad) and accumulate into new arrays, never into x, w, b or dout"
 
 
 @exercise("conv_forward_naive", f"conv_forward_naive in {LAYERS}")
@@ -53,12 +37,12 @@ def _conv_forward_naive(t):
     w = t.rng.standard_normal((4, 3, 3, 2))  # (F, C, HH, WW), not square
     b = t.rng.standard_normal(4)  # (F,)
     inputs = {"x": x, "w": w, "b": b}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 1, "pad": 1})
     t.close("out with stride 1, pad 1", out)
     out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 2, "pad": 2})
     t.close("out with stride 2, pad 2", out)
-    _unchanged(t, "conv_forward_naive", inputs, before)
+    t.unchanged("conv_forward_naive", inputs, before, hint=_HINT)
     lecture, _ = t.call(
         layers.conv_forward_naive,
         LECTURE_X[None, None], LECTURE_W[None, None], np.zeros(1), {"stride": 1, "pad": 1},
@@ -74,7 +58,7 @@ def _conv_backward_naive(t):
     conv_param = {"stride": 1, "pad": 1}  # H_out = 5, W_out = (5 + 2 - 2)/1 + 1 = 6
     dout = t.rng.standard_normal((2, 3, 5, 6))  # (N, F, H_out, W_out)
     inputs = {"dout": dout, "x": x, "w": w, "b": b}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     dx, dw, db = t.call(layers.conv_backward_naive, dout, (x, w, b, conv_param))
     t.close("dx", dx)
     t.close("dw", dw)
@@ -88,20 +72,20 @@ def _conv_backward_naive(t):
     )
     t.close("dx with stride 3, pad 1", dx3)
     t.close("dw with stride 3, pad 1", dw3)
-    _unchanged(t, "conv_backward_naive", inputs, before)
+    t.unchanged("conv_backward_naive", inputs, before, hint=_HINT)
 
 
 @exercise("max_pool_forward_naive", f"max_pool_forward_naive in {LAYERS}")
 def _max_pool_forward_naive(t):
     x = t.rng.standard_normal((2, 3, 4, 6))  # (N, C, H, W)
-    before = _frozen({"x": x})
+    before = snapshot({"x": x})
     pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
     out, _ = t.call(layers.max_pool_forward_naive, x, pool)
     t.close("out with 2x2 windows, stride 2", out)
     pool = {"pool_height": 2, "pool_width": 3, "stride": 1}  # overlapping, not square
     out, _ = t.call(layers.max_pool_forward_naive, x, pool)
     t.close("out with 2x3 windows, stride 1", out)
-    _unchanged(t, "max_pool_forward_naive", {"x": x}, before)
+    t.unchanged("max_pool_forward_naive", {"x": x}, before, hint=_HINT)
     lecture, _ = t.call(
         layers.max_pool_forward_naive,
         POOL_X[None, None], {"pool_height": 2, "pool_width": 2, "stride": 2},
@@ -115,10 +99,10 @@ def _max_pool_backward_naive(t):
     pool = {"pool_height": 3, "pool_width": 2, "stride": 1}  # overlapping windows
     dout = t.rng.standard_normal((2, 2, 4, 3))  # (N, C, H_out, W_out)
     inputs = {"dout": dout, "x": x}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     dx = t.call(layers.max_pool_backward_naive, dout, (x, pool))
     t.close("dx with overlapping 3x2 windows", dx)
-    _unchanged(t, "max_pool_backward_naive", inputs, before)
+    t.unchanged("max_pool_backward_naive", inputs, before, hint=_HINT)
     # After a ReLU whole windows are 0: the gradient goes to the first maximum only.
     ties = np.maximum(t.rng.standard_normal((1, 2, 4, 4)), 0.0)
     ties[0, 0, :2, :2] = 0.0
@@ -178,9 +162,9 @@ def _three_layer_convnet(t):
     scores = t.call(model.loss, X)
     t.close("scores", scores)
     loss, _ = t.call(model.loss, X, y)
-    t.close("loss with reg = 0", _scalar(loss))
+    t.close("loss with reg = 0", loss)
     model.reg = 0.3
     loss, grads = t.call(model.loss, X, y)
-    t.close("loss with reg = 0.3", _scalar(loss))
+    t.close("loss with reg = 0.3", loss)
     for name in shapes:
         t.close(f"grads[{name!r}] with reg = 0.3", grads.get(name))

@@ -13,25 +13,16 @@ import warnings
 import numpy as np
 
 from cs231n_lib import config, layer_utils, layers, optim
-from cs231n_lib.checks import CheckFailed, exercise
+from cs231n_lib.checks import CheckFailed, exercise, snapshot
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
 
 LAYERS = "cs231n_lib/layers.py"
 
 
-def _frozen(arrays: dict):
-    """Copies of ``arrays`` to compare with after the call (see :func:`_unchanged`)."""
-    return {k: np.array(v, copy=True) for k, v in arrays.items()}
-
-
-def _unchanged(t, fn: str, arrays: dict, before: dict, key: str = "inputs unchanged") -> None:
-    changed = [name for name, value in arrays.items() if not np.array_equal(value, before[name])]
-    t.true(
-        key,
-        not changed,
-        f"{fn} modified {', '.join(changed)} in place; compute into a new array instead "
-        f"(e.g. np.where(...) or out = a * b, not a *= b or a[mask] = 0)",
-    )
+_HINT = (
+    "compute into a new array instead "
+    "(e.g. np.where(...) or out = a * b, not a *= b or a[mask] = 0)"
+)
 
 
 # ---- layers ---------------------------------------------------------------------------------
@@ -43,10 +34,10 @@ def _affine_forward(t):
     w = t.rng.standard_normal((8, 5))  # (D, M)
     b = t.rng.standard_normal(5)  # (M,)
     inputs = {"x": x, "w": w, "b": b}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     out, _ = t.call(layers.affine_forward, x, w, b)
     t.close("out", out)
-    _unchanged(t, "affine_forward", inputs, before)
+    t.unchanged("affine_forward", inputs, before, hint=_HINT)
 
 
 @exercise("affine_backward", f"affine_backward in {LAYERS}")
@@ -56,21 +47,21 @@ def _affine_backward(t):
     b = t.rng.standard_normal(5)  # (M,)
     dout = t.rng.standard_normal((4, 5))  # (N, M)
     inputs = {"dout": dout, "x": x, "w": w, "b": b}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     dx, dw, db = t.call(layers.affine_backward, dout, (x, w, b))
     t.close("dx", dx)
     t.close("dw", dw)
     t.close("db", db)
-    _unchanged(t, "affine_backward", inputs, before)
+    t.unchanged("affine_backward", inputs, before, hint=_HINT)
 
 
 @exercise("relu_forward", f"relu_forward in {LAYERS}")
 def _relu_forward(t):
     x = t.rng.standard_normal((4, 6))
-    before = _frozen({"x": x})
+    before = snapshot({"x": x})
     out, _ = t.call(layers.relu_forward, x)
     t.close("out", out)
-    _unchanged(t, "relu_forward", {"x": x}, before)
+    t.unchanged("relu_forward", {"x": x}, before, hint=_HINT)
 
 
 @exercise("relu_backward", f"relu_backward in {LAYERS}")
@@ -78,19 +69,19 @@ def _relu_backward(t):
     x = t.rng.standard_normal((5, 4))
     dout = t.rng.standard_normal((5, 4))
     inputs = {"dout": dout, "x": x}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     dx = t.call(layers.relu_backward, dout, x)
     t.close("dx", dx)
-    _unchanged(t, "relu_backward", inputs, before)
+    t.unchanged("relu_backward", inputs, before, hint=_HINT)
 
 
 @exercise("sigmoid_forward", f"sigmoid_forward in {LAYERS}")
 def _sigmoid_forward(t):
     x = t.rng.standard_normal((4, 5)) * 3
-    before = _frozen({"x": x})
+    before = snapshot({"x": x})
     out, _ = t.call(layers.sigmoid_forward, x)
     t.close("out", out)
-    _unchanged(t, "sigmoid_forward", {"x": x}, before)
+    t.unchanged("sigmoid_forward", {"x": x}, before, hint=_HINT)
     big = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -109,10 +100,10 @@ def _sigmoid_backward(t):
     out = t.rng.uniform(0.01, 0.99, size=(3, 5))  # a sigmoid output
     dout = t.rng.standard_normal((3, 5))
     inputs = {"dout": dout, "out": out}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     dx = t.call(layers.sigmoid_backward, dout, out)
     t.close("dx", dx)
-    _unchanged(t, "sigmoid_backward", inputs, before)
+    t.unchanged("sigmoid_backward", inputs, before, hint=_HINT)
 
 
 def _scores_labels(t, N=6, C=4):
@@ -125,22 +116,22 @@ def _scores_labels(t, N=6, C=4):
 def _svm_loss(t):
     x, y = _scores_labels(t)
     inputs = {"x": x, "y": y}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     loss, dx = t.call(layers.svm_loss, x, y)
     t.close("loss", loss)
     t.close("dx", dx)
-    _unchanged(t, "svm_loss", inputs, before)
+    t.unchanged("svm_loss", inputs, before, hint=_HINT)
 
 
 @exercise("softmax_loss", f"softmax_loss in {LAYERS}")
 def _softmax_loss(t):
     x, y = _scores_labels(t)
     inputs = {"x": x, "y": y}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     loss, dx = t.call(layers.softmax_loss, x, y)
     t.close("loss", loss)
     t.close("dx", dx)
-    _unchanged(t, "softmax_loss", inputs, before)
+    t.unchanged("softmax_loss", inputs, before, hint=_HINT)
     # Scores of size 1e4: exp overflows unless each row is shifted by its maximum first.
     big = np.array([[1e4, -1e4, 0.0], [0.0, 1e4, 1e4]])
     with warnings.catch_warnings(record=True), np.errstate(all="ignore"):
@@ -165,14 +156,14 @@ def _affine_relu(t):
     b = t.rng.standard_normal(7)  # (M,)
     dout = t.rng.standard_normal((3, 7))  # (N, M)
     inputs = {"dout": dout, "x": x, "w": w, "b": b}
-    before = _frozen(inputs)
+    before = snapshot(inputs)
     out, cache = t.call(layer_utils.affine_relu_forward, x, w, b)
     t.close("out", out)
     dx, dw, db = t.call(layer_utils.affine_relu_backward, dout, cache)
     t.close("dx", dx)
     t.close("dw", dw)
     t.close("db", db)
-    _unchanged(t, "affine_relu_forward/backward", inputs, before)
+    t.unchanged("affine_relu_forward/backward", inputs, before, hint=_HINT)
 
 
 # ---- update rules ---------------------------------------------------------------------------
@@ -187,14 +178,14 @@ def _run_rule(t, name, rule, state_keys, hyper):
     for step in (1, 2):
         dw = t.rng.standard_normal((3, 4))
         inputs = {"w": w, "dw": dw, **{k: config[k] for k in state_keys}}
-        before = _frozen(inputs)
+        before = snapshot(inputs)
         next_w, new_config = t.call(rule, w, dw, config)
         if not isinstance(new_config, dict):
             raise CheckFailed(f"{name} must return (next_w, config); got {type(new_config)}")
         t.close(f"next_w after step {step}", next_w)
         for key in state_keys:
             t.close(f"config[{key!r}] after step {step}", new_config.get(key))
-        _unchanged(t, name, inputs, before, key=f"inputs unchanged (step {step})")
+        t.unchanged(name, inputs, before, key=f"inputs unchanged (step {step})", hint=_HINT)
         w, config = next_w, new_config
 
 
