@@ -75,28 +75,20 @@ def _policy(tmp_path: Path, repo: Path, *, cpu: int = 30):
     return policy, path
 
 
+def _run_in_sandbox(policy_path, code: str) -> subprocess.CompletedProcess:
+    """Run ``python -c code`` through the sandbox launcher with the policy at ``policy_path``."""
+    command = [sys.executable, "-m", "cs231n_lib.course.sandbox", "run", str(policy_path)]
+    command += ["--", sys.executable, "-c", code]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
 def test_sandbox_hides_the_host_and_enforces_limits(tmp_path, repo):
     secret = tmp_path / "secret.txt"
     secret.write_text("reference outputs")
     policy, path = _policy(tmp_path, repo)
     script = f"SOLUTION = {str(repo / 'cs231n_lib/classifiers/knn.py')!r}\n"
     script += f"SECRET = {str(secret)!r}\n" + OBSERVE
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cs231n_lib.course.sandbox",
-            "run",
-            str(path),
-            "--",
-            sys.executable,
-            "-c",
-            script,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _run_in_sandbox(path, script)
     log = Path(policy.log_path).read_text()
     assert done.returncode == 0, log
     seen = json.loads(log.strip().splitlines()[-1])
@@ -115,22 +107,7 @@ def test_sandbox_hides_the_host_and_enforces_limits(tmp_path, repo):
 
 def test_cpu_limit_kills_an_endless_loop(tmp_path, repo):
     policy, path = _policy(tmp_path, repo, cpu=2)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cs231n_lib.course.sandbox",
-            "run",
-            str(path),
-            "--",
-            sys.executable,
-            "-c",
-            "while True: pass",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _run_in_sandbox(path, "while True: pass")
     status = json.loads(Path(policy.status_path).read_text())
     assert done.returncode == 128 + 9 and status["signal"] == 9
     assert status["cpu_seconds"] >= 1.5  # rusage rounds; the limit is checked per tick

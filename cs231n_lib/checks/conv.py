@@ -13,6 +13,7 @@ import numpy as np
 
 from cs231n_lib import layers
 from cs231n_lib.checks import exercise, snapshot
+from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 
 LAYERS = "cs231n_lib/layers.py"
@@ -135,36 +136,9 @@ def _three_layer_convnet(t):
         "W1": (F, C, fs, fs), "b1": (F,), "W2": (F * (H // 2) * (W // 2), hidden),
         "b2": (hidden,), "W3": (hidden, classes), "b3": (classes,),
     }  # fmt: skip
-    got = {name: np.shape(model.params.get(name)) for name in shapes}
-    t.true(
-        "params shapes",
-        got == shapes,
-        f"params should hold arrays of shapes {shapes}, but they have shapes {got}",
-    )
-    if t.problems:
-        return
-    for name in ("b1", "b2", "b3"):
-        t.true(f"{name} is zero", not np.any(model.params[name]), f"{name} should start at 0")
-    for name in ("W1", "W2"):  # W3 has too few entries for a reliable standard deviation
-        s = float(np.std(model.params[name]))
-        t.true(
-            f"{name} std close to weight_scale",
-            0.7 * std < s < 1.3 * std,
-            f"{name} has standard deviation {s:.3g}; it should be about weight_scale = {std}",
-        )
-    # Scores, loss and gradients on parameters from t.rng (independent of the initialisation).
-    model.params = {
-        name: t.rng.standard_normal(shape) * (0.3 if name.startswith("W") else 0.1)
-        for name, shape in shapes.items()
-    }
-    X = t.rng.standard_normal((N, C, H, W))
-    y = t.rng.integers(classes, size=N)
-    scores = t.call(model.loss, X)
-    t.close("scores", scores)
-    loss, _ = t.call(model.loss, X, y)
-    t.close("loss with reg = 0", loss)
-    model.reg = 0.3
-    loss, grads = t.call(model.loss, X, y)
-    t.close("loss with reg = 0.3", loss)
-    for name in shapes:
-        t.close(f"grads[{name!r}] with reg = 0.3", grads.get(name))
+    check_model(
+        t, model, shapes, (N, C, H, W), classes,
+        weight_scale=std, std_range=(0.7, 1.3), zero_biases=("b1", "b2", "b3"),
+        std_weights=("W1", "W2"),  # W3 has too few entries for a reliable standard deviation
+        reg=0.3,
+    )  # fmt: skip

@@ -14,6 +14,7 @@ import numpy as np
 
 from cs231n_lib import config, layer_utils, layers, optim
 from cs231n_lib.checks import CheckFailed, exercise, snapshot
+from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
 
 LAYERS = "cs231n_lib/layers.py"
@@ -223,39 +224,11 @@ def _two_layer_net(t):
     std = 0.02
     model = t.call(TwoLayerNet, input_dim=D, hidden_dim=H, num_classes=C, weight_scale=std)
     shapes = {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}
-    got = {name: np.shape(model.params.get(name)) for name in shapes}
-    t.true(
-        "params shapes",
-        got == shapes,
-        f"params should hold arrays of shapes {shapes}, but they have shapes {got}",
-    )
-    if t.problems:
-        return
-    for name in ("b1", "b2"):
-        t.true(f"{name} is zero", not np.any(model.params[name]), f"{name} should start at 0")
-    for name in ("W1", "W2"):
-        s = float(np.std(model.params[name]))
-        t.true(
-            f"{name} std close to weight_scale",
-            0.8 * std < s < 1.2 * std,
-            f"{name} has standard deviation {s:.3g}; it should be about weight_scale = {std}",
-        )
-    # Scores, loss and gradients on parameters from t.rng (independent of the initialisation).
-    model.params = {
-        name: t.rng.standard_normal(shape) * (0.3 if name.startswith("W") else 0.1)
-        for name, shape in shapes.items()
-    }
-    X = t.rng.standard_normal((N, 5, 8))  # (N, d1, d2), D = 40
-    y = t.rng.integers(C, size=N)
-    scores = t.call(model.loss, X)
-    t.close("scores", scores)
-    loss, _ = t.call(model.loss, X, y)
-    t.close("loss with reg = 0", loss)
-    model.reg = 0.7
-    loss, grads = t.call(model.loss, X, y)
-    t.close("loss with reg = 0.7", loss)
-    for name in shapes:
-        t.close(f"grads[{name!r}] with reg = 0.7", grads.get(name))
+    check_model(
+        t, model, shapes, (N, 5, 8), C,  # X is (N, d1, d2) with D = 40
+        weight_scale=std, std_range=(0.8, 1.2), zero_biases=("b1", "b2"),
+        std_weights=("W1", "W2"), reg=0.7,
+    )  # fmt: skip
 
 
 @exercise("two_layer_net_tuning", "the hyper-parameter tuning cell of 04_two_layer_net.ipynb")

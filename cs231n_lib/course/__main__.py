@@ -67,12 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="exercise names (default: all)")
     p.set_defaults(func=_goldens)
 
-    try:
-        from cs231n_lib.course.grade import add_grade_parser
-    except ImportError:  # grading tools not installed in this tree
-        pass
-    else:
-        add_grade_parser(sub)
+    from cs231n_lib.course.grade import add_grade_parser
+
+    add_grade_parser(sub)
     return parser
 
 
