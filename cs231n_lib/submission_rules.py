@@ -64,28 +64,32 @@ def check_entry_name(name: str, what: str) -> str:
     return "/".join(p for p in parts if p not in ("", "."))
 
 
+_CLEAR_OUTPUTS = "clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
+
+
 def check_file_size(name: str, size: int, limits: UnpackLimits) -> None:
-    if size > limits.max_file_bytes:
-        raise SubmissionError(
-            f"{name}: {size} bytes, more than the {limits.max_file_bytes} bytes allowed per "
-            f"file; clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
-        )
+    cap = limits.max_file_bytes
+    _at_most(size, cap, f"{name}: {size} bytes, more than the {cap} bytes allowed per file; ")
 
 
 def check_total_size(total: int, limits: UnpackLimits) -> None:
-    if total > limits.max_total_bytes:
-        raise SubmissionError(
-            f"the gradable files unpack to more than {limits.max_total_bytes} bytes; "
-            f"clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
-        )
+    cap = limits.max_total_bytes
+    _at_most(total, cap, f"the gradable files unpack to more than {cap} bytes; ")
 
 
 def check_archive_size(name: str, size: int, limits: UnpackLimits) -> None:
-    if size > limits.max_archive_bytes:
-        raise SubmissionError(
-            f"{name}: {size} bytes, more than the {limits.max_archive_bytes} allowed; "
-            f"submit only your release folder, without data sets"
-        )
+    cap = limits.max_archive_bytes
+    _at_most(
+        size,
+        cap,
+        f"{name}: {size} bytes, more than the {cap} allowed; ",
+        "submit only your release folder, without data sets",
+    )
+
+
+def _at_most(value: int, cap: int, what: str, fix: str = _CLEAR_OUTPUTS) -> None:
+    if value > cap:
+        raise SubmissionError(what + fix)
 
 
 def symlink_refusal(shown: str, target: str) -> SubmissionError:
