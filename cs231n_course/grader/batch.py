@@ -27,7 +27,7 @@ How one submission is graded
    hidden case and prints fingerprints; nbval compares them, outside the kernel, with the
    outputs the instructor's solution printed for the same seed (computed once per batch the
    same way, and cached: :mod:`~cs231n_course.grader.reference`). A graded cell earns its
-   points if it ran without error and its outputs match (:mod:`~cs231n_course.grader.run`).
+   points if it ran without error and its outputs match (:mod:`~cs231n_course.grader.scoring`).
 4. A cell that hangs or kills the kernel costs what it touches: the notebook runs again with
    that cell (and the cells that declare they need its exercise) skipped, so later exercises
    are still graded.

@@ -64,84 +64,16 @@ def run_pass(
     )
     policy = make_policy(rt, ws, slot, group)
     policy.write(grading / "policy.json")
-    spec = {
-        "argv": [
-            rt.python,
-            "-m",
-            "cs231n_course.sandbox",
-            "run",
-            str(grading / "policy.json"),
-            "--",
-            rt.python,
-            "-m",
-            "ipykernel_launcher",
-            "-f",
-            "{connection_file}",
-        ],
-        "display_name": "cs231n grading sandbox",
-        "language": "python",
-        "interrupt_mode": "signal",
-    }
+    spec = _kernel_spec(rt, grading / "policy.json")
     (grading / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json").write_text(json.dumps(spec))
     lim = rt.limits
-    cmd = [rt.python, "-m", "cs231n_course.sandbox", "netns"]
+    cmd = [rt.python, "-m", SANDBOX, "netns"]
     for folder in dict.fromkeys(group.dirs.values()) if group else []:
         cmd += ["--cgroup", str(folder)]
-    cmd += [
-        "--",
-        rt.python,
-        "-m",
-        "pytest",
-        "-c",
-        str(grading / "pytest.ini"),
-        "--rootdir",
-        str(grading),
-        "--noconftest",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "nbval.plugin",
-        "-p",
-        "cs231n_course.grader.plugin",
-        "--nbval",
-        "--nbval-kernel-name",
-        KERNEL_NAME,
-        "--nbval-cell-timeout",
-        str(lim.cell_timeout),
-        "--nbval-kernel-startup-timeout",
-        "120",
-        "--cs231n-events",
-        str(events_path),
-        "--cs231n-kernel-status",
-        policy.status_path,
-        "--cs231n-sandbox-uid",
-        str(policy.uid),
-        "-q",
-        "--tb=line",
-        "-W",
-        "ignore",
-        "-p",
-        "no:warnings",
-    ]
-    if record:
-        cmd.append("--cs231n-record")
-    if rt.sanitizer:
-        cmd += ["--nbval-sanitize-with", str(rt.sanitizer)]
+    cmd += ["--", *_nbval_command(rt, grading, policy, events_path, record=record)]
     cmd += [str(grading / "notebooks" / name) for name in notebooks]
     netns_status = grading / "netns-status"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(grading / "home"),
-        "LANG": "C.UTF-8",
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "JUPYTER_PATH": str(grading / "jupyter"),
-        "JUPYTER_RUNTIME_DIR": str(grading / "runtime"),
-        "JUPYTER_CONFIG_DIR": str(grading / "home"),
-        "JUPYTER_DATA_DIR": str(grading / "home"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "CS231N_NETNS_STATUS": str(netns_status),
-    }
+    env = _nbval_env(grading, netns_status)
     deadline = lim.notebook_timeout * len(notebooks) + 120
     start = time.monotonic()
     with open(grading / f"pytest-{tag}.log", "wb") as log:
@@ -177,6 +109,53 @@ def run_pass(
     with contextlib.suppress(OSError):
         stats.network = netns_status.read_text()
     return read_events(events_path), stats
+
+
+def _kernel_spec(rt: Runtime, policy_path: Path) -> dict:
+    """The kernelspec nbval starts: the sandbox launcher running ipykernel under the policy."""
+    kernel = [rt.python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    return {
+        "argv": [rt.python, "-m", SANDBOX, "run", str(policy_path), "--", *kernel],
+        "display_name": "cs231n grading sandbox",
+        "language": "python",
+        "interrupt_mode": "signal",
+    }
+
+
+def _nbval_command(rt: Runtime, grading: Path, policy, events: Path, *, record: bool) -> list:
+    """``pytest --nbval`` with only nbval and the grader's plugin loaded (notebooks appended
+    by the caller)."""
+    isolated = ["-c", str(grading / "pytest.ini"), "--rootdir", str(grading), "--noconftest"]
+    plugins = ["-p", "no:cacheprovider", "-p", "nbval.plugin", "-p", PLUGIN]
+    nbval = ["--nbval", "--nbval-kernel-name", KERNEL_NAME]
+    nbval += ["--nbval-cell-timeout", str(rt.limits.cell_timeout)]
+    nbval += ["--nbval-kernel-startup-timeout", "120"]
+    ours = ["--cs231n-events", str(events), "--cs231n-kernel-status", policy.status_path]
+    ours += ["--cs231n-sandbox-uid", str(policy.uid)]
+    quiet = ["-q", "--tb=line", "-W", "ignore", "-p", "no:warnings"]
+    cmd = [rt.python, "-m", "pytest", *isolated, *plugins, *nbval, *ours, *quiet]
+    if record:
+        cmd.append("--cs231n-record")
+    if rt.sanitizer:
+        cmd += ["--nbval-sanitize-with", str(rt.sanitizer)]
+    return cmd
+
+
+def _nbval_env(grading: Path, netns_status: Path) -> dict[str, str]:
+    """nbval's whole environment: nothing of the grader's own leaks in."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(grading / "home"),
+        "LANG": "C.UTF-8",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_PATH": str(grading / "jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(grading / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(grading / "home"),
+        "JUPYTER_DATA_DIR": str(grading / "home"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "CS231N_NETNS_STATUS": str(netns_status),
+    }
 
 
 def read_events(path: Path) -> list[dict]:
