@@ -13,9 +13,11 @@ Rooms, each one job (the README's "Grading" section says what grading does):
 - ``scoring``: pure functions from recorded events to verdicts;
 - ``reports``: gradebook, feedback and summary; ``cli``: the command line.
 
-For a backend that distributes submissions itself: ``batch.prepare`` gives a ``Batch``
-(reference outputs included), ``submission.grade_submission(batch, sub, slot)`` grades one,
-``batch.store_result`` stores it, ``reports.write_reports`` rebuilds the reports.
+For a backend that distributes submissions itself, ``batch.grade`` is the recipe:
+``read_submissions`` -> ``claimed_uids`` -> ``prepare`` (a ``Batch``, reference outputs
+included) -> ``pending`` -> for each, ``submission.grade_submission(batch, sub, slot)`` (a
+typed ``SubmissionResult``) and ``store_result`` -> ``reports.write_reports``; ``grade_all``
+is the thread-pool version of the loop.
 """
 
 from cs231n_course.grader.batch import grade

@@ -112,12 +112,12 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
             raise GradingError(f"another grade run is writing to {out}; wait for it") from err
-        subs = _submissions(submissions, options.unpack_limits)
+        subs = read_submissions(submissions, options.unpack_limits)
         workers = options.workers or len(os.sched_getaffinity(0))
-        with _claimed_uids(options.uid_base, max(1, workers)) as uids:
+        with claimed_uids(options.uid_base, max(1, workers)) as uids:
             batch = prepare(options, out, private, uids)
-            todo = _pending(batch, subs)
-            _grade_all(batch, todo)
+            todo = pending(batch, subs)
+            grade_all(batch, todo)
         return write_reports(
             batch,
             subs,
@@ -128,7 +128,8 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
 
 
 @contextlib.contextmanager
-def _claimed_uids(base: int, count: int):
+def claimed_uids(base: int, count: int):
+    """Claim ``count`` sandbox uids from ``base`` up for as long as the block runs."""
     claims = sandbox.claim_uids(base, count)
     try:
         yield [uid for uid, _ in claims]
@@ -167,7 +168,7 @@ def prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) ->
     return batch
 
 
-def _pending(batch: Batch, subs: list[Submission]) -> list[Submission]:
+def pending(batch: Batch, subs: list[Submission]) -> list[Submission]:
     """Submissions not graded yet: a stored result for the content hash means done."""
     todo, seen = [], set()
     for sub in subs:
@@ -178,7 +179,7 @@ def _pending(batch: Batch, subs: list[Submission]) -> list[Submission]:
     return todo
 
 
-def _grade_all(batch: Batch, todo: list[Submission]) -> None:
+def grade_all(batch: Batch, todo: list[Submission]) -> None:
     """Grade ``todo`` on one worker per claimed uid, storing each result as it comes."""
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(len(batch.rt.uids)):
@@ -214,7 +215,9 @@ def _grade_all(batch: Batch, todo: list[Submission]) -> None:
     bar.close()
 
 
-def _submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission]:
+def read_submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission]:
+    """One :class:`Submission` per path, with its student id and content hash; refuses two
+    submissions of one student."""
     subs, by_student = [], {}
     for path in paths:
         path = Path(path)
