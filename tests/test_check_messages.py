@@ -33,7 +33,8 @@ def _cross_validate(X, y, leak=False, same_fold=False, num_folds=5):
         knn.train(X_tr, y_tr)
         dists = knn.compute_distances_no_loops(X_folds[held])
         for k in K_CHOICES:
-            acc.setdefault(k, []).append(float(np.mean(knn.predict_labels(dists, k=k) == y_folds[held])))
+            accuracy = np.mean(knn.predict_labels(dists, k=k) == y_folds[held])
+            acc.setdefault(k, []).append(float(accuracy))
     return acc
 
 

@@ -79,7 +79,8 @@ def test_floored_conv_fast_equals_naive():
     out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
     np.testing.assert_allclose(out_fast, out, rtol=1e-10, atol=1e-12)
     dout = rng.standard_normal(out.shape)
-    for g, g_fast in zip(conv_backward_naive(dout, cache), conv_backward_fast(dout, cache_fast)):
+    grads = conv_backward_naive(dout, cache)
+    for g, g_fast in zip(grads, conv_backward_fast(dout, cache_fast), strict=True):
         np.testing.assert_allclose(g_fast, g, rtol=1e-10, atol=1e-12)
 
 

@@ -144,7 +144,8 @@ def test_stride_2_conv_downsamples_like_a_pool_and_3x3_pad_1_floors_to_16():
     assert conv_shape((1, 8, 32, 32), 8, 3, stride=2, pad=1) == (1, 8, 16, 16)
     # 3x3 pooling with stride 2 would never see row and column 31 of a 32x32 input.
     with pytest.raises(ValueError, match=r"\(32 \+ 2\*0 - 3\)/2 \+ 1 = 15.50 .* row 31 unseen"):
-        max_pool_forward_fast(np.zeros((1, 8, 32, 32)), {"pool_height": 3, "pool_width": 3, "stride": 2})
+        pool = {"pool_height": 3, "pool_width": 3, "stride": 2}
+        max_pool_forward_fast(np.zeros((1, 8, 32, 32)), pool)
 
 
 def test_padding_7x7_gives_9x9_and_11x11_and_pad_1_keeps_7x7():
