@@ -4,10 +4,10 @@ Prints three tables:
 
 1. Accuracy on the 5,000 / 500 protocol at k=1 and at the k chosen by 5-fold cross-validation
    over k in {1, 3, 5, 8, 10, 12, 15, 20, 50, 100}: the CS231n subsample (first 5,000 / 500)
-   and the mean ± std over 5 random subsamples (seeds 0-4). CS231n reports about 27% (k=1) and
-   above 28% (cross-validated k) on the official data.
+   and the mean ± std over 5 random subsamples (seeds 0-4). CS231n's notebook expects about 27%
+   (k=1) and above 28% (cross-validated k) on the official data.
 2. Two-loop, one-loop and no-loop distance times at 5,000 x 500, measured one after the other
-   in this run, as ratios to the no-loop time (CS231n students see about 150x).
+   in this run, as ratios to the no-loop time.
 3. With --full: 1-NN with L2 distance, all 50,000 training vs all 10,000 test images through
    KNearestNeighbor.compute_distances_no_loops (35.3% expected on this copy).
 

@@ -245,8 +245,12 @@ def softmax_loss(x, y):
     """
     _check_scores_labels(x, y)
     loss, dx = None, None
-    # TODO: compute the softmax loss and its gradient, vectorised and numerically stable
-    # (shift each row by its maximum; compute log-probabilities, not log of probabilities).
+    # TODO: compute the softmax loss and its gradient, vectorised.
+    #   Numerical stability, for scores of 1e4: shift the scores by their maximum m before
+    #   np.exp, so that nothing overflows. Then do not form p_y and take -log(p_y): when s_y is
+    #   more than about 745 below m, p_y = exp(s_y - m) / sum underflows to exactly 0 and
+    #   -log(0) = inf. Compute the log-probability directly:
+    #   log p_y = (s_y - m) - log(sum_k exp(s_k - m)).
     ### BEGIN SOLUTION
     N = x.shape[0]
     rows = np.arange(N)
@@ -264,14 +268,19 @@ def softmax_loss(x, y):
 
 
 def conv_output_size(size, filter_size, stride, pad=0, *, what="conv output width"):
-    """Output size of a sliding window: ``(size + 2*pad - filter_size)/stride + 1``.
+    """Output size of a sliding window: ``floor((size + 2*pad - filter_size)/stride) + 1``.
 
-    Raises instead of rounding down when the windows do not fit the padded input a whole
-    number of times. Frameworks usually floor (PyTorch's ``conv2d`` returns
-    ``floor((size + 2*pad - filter_size)/stride) + 1``), which silently drops the last rows
-    or columns of pixels that no window reaches. In a course that is a hidden bug: whoever
-    asks for stride 3 on a 7×7 input with a 3×3 filter should learn that the windows do not
-    fit, not get a 2×2 output that never looked at the right border.
+    The rule of every framework (PyTorch's ``conv2d`` and ``max_pool2d``, TensorFlow's
+    ``VALID`` padding), with one guard from the lecture notes: when the division is not exact,
+    the last windows are left out, and that must never cost input pixels silently. So
+
+    - when the windows fit exactly, or what the floor leaves out is only padding (the popular
+      3×3, stride 2, pad 1 convolution on 32×32: 16.5 → 16, the skipped column is a zero of
+      the padding), the floored size is returned, as a framework would;
+    - when the floor would leave real rows or columns of the input unseen (a 3×3 filter with
+      stride 3 on 7×7; 3×3 pooling with stride 2 on 32×32), it raises, saying which pixels and
+      which settings see every pixel. (A stride larger than the window skips rows between
+      the windows by design, as in a 1×1 convolution with stride 2; that floors too.)
 
     Parameters
     ----------
@@ -284,7 +293,8 @@ def conv_output_size(size, filter_size, stride, pad=0, *, what="conv output widt
     pad : int
         Zeros added on each side, >= 0.
     what : str
-        Name used in the error message, e.g. ``"conv output height"``.
+        Name used in the error message, e.g. ``"conv output height"``; a name that starts
+        with ``"pool"`` makes the suggestions keep pad 0 (the pooling layers do not pad).
 
     Returns
     -------
@@ -293,8 +303,8 @@ def conv_output_size(size, filter_size, stride, pad=0, *, what="conv output widt
     Raises
     ------
     ValueError
-        If the windows do not fit a whole number of times; the message shows the formula
-        with the numbers and settings that would fit.
+        If the window is larger than the padded input, or if flooring would drop input
+        pixels; the message shows the formula with the numbers and settings that fit.
     """
     size, filter_size, stride, pad = int(size), int(filter_size), int(stride), int(pad)
     if stride < 1 or pad < 0 or filter_size < 1:
@@ -310,28 +320,67 @@ def conv_output_size(size, filter_size, stride, pad=0, *, what="conv output widt
             f"than the padded input ({size} + 2*{pad} = {size + 2 * pad}); use a smaller "
             f"filter or more padding"
         )
-    if span % stride:
+    out = span // stride + 1
+    unseen = _unseen_pixels(size, filter_size, stride, pad)
+    can_pad = not what.startswith("pool")
+    if unseen:
+        last = size - 1
+        which = f"{last}" if unseen == 1 else f"{last - unseen + 1} to {last}"
+        lines = "row" if "height" in what else "column"
+        lines += "" if unseen == 1 else "s"
         raise ValueError(
-            f"{what} {formula} = {span / stride + 1:.2f} is not an integer; choose stride/pad "
-            f"so that it divides: {size} + 2*{pad} - {filter_size} = {span} must be a multiple "
-            f"of the stride{_fitting_settings(size, filter_size, stride, pad)}"
+            f"{what} {formula} = {span / stride + 1:.2f} is not an integer, and rounding down "
+            f"to {out}, as frameworks do, would leave input {lines} {which} unseen (no window "
+            f"reaches {'it' if unseen == 1 else 'them'}); "
+            f"{_fitting_settings(size, filter_size, stride, pad, can_pad=can_pad)}"
         )
-    return span // stride + 1
+    return out
 
 
-def _fitting_settings(size, filter_size, stride, pad):
-    """Suggest strides (same pad) and a pad (same stride) for which the windows fit."""
+def _unseen_pixels(size, filter_size, stride, pad):
+    """How many input rows (or columns) at the far border no window reaches after flooring.
+
+    Counted only when the windows leave no gaps (stride <= filter size). With a larger stride
+    (a 1x1 convolution with stride 2, as in ResNet's shortcuts) rows between the windows are
+    skipped by design, and a skipped last row is one of them.
+    """
     span = size + 2 * pad - filter_size
-    strides = [s for s in range(1, span + 1) if span % s == 0][:3]
-    names = [str(s) for s in strides]
-    listed = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-    hints = [f"stride {listed} with pad {pad}"] if strides else []
-    for p in range(pad + 1, pad + stride + 1):
-        if (size + 2 * p - filter_size) % stride == 0:
-            out = (size + 2 * p - filter_size) // stride + 1
-            hints.append(f"pad {p} with stride {stride} (output {out})")
+    if span < 0:
+        return size
+    if stride > filter_size:
+        return 0
+    reach = (span // stride) * stride + filter_size  # end of the last window, padded coordinates
+    return max(0, pad + size - reach)
+
+
+def _fitting_settings(size, filter_size, stride, pad, *, can_pad=True):
+    """Settings a person would choose instead, each of which sees every input pixel."""
+
+    def fits(f, s, p):
+        return size + 2 * p - f >= 0 and _unseen_pixels(size, f, s, p) == 0
+
+    def output(f, s, p):
+        return (size + 2 * p - f) // s + 1
+
+    hints = []
+    if can_pad:
+        for p in sorted(range(filter_size), key=lambda p: (abs(p - pad), p)):
+            if p != pad and fits(filter_size, stride, p):
+                out = output(filter_size, stride, p)
+                hints.append(f"pad {p} with stride {stride} (output {out})")
+                break
+    if not can_pad:  # pooling: the usual fix is another window size (2x2, stride 2 halves)
+        for f in (2, 3, 4):
+            if f != filter_size and fits(f, 2, 0):
+                hints.append(f"{f}x{f} windows with stride 2 (output {output(f, 2, 0)})")
+                break
+    for s in (2, 1):
+        if s < stride and fits(filter_size, s, pad):
+            hints.append(f"stride {s} with pad {pad} (output {output(filter_size, s, pad)})")
             break
-    return f", e.g. {'; or '.join(hints)}" if hints else ""
+    if not hints:
+        return "choose a stride and pad for which (size + 2*pad - filter)/stride is an integer"
+    return "settings that see every pixel: " + "; or ".join(hints)
 
 
 def _pad_hw(x, pad):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from helpers import frozen
 
+from cs231n_lib.fast_layers import conv_backward_fast, conv_forward_fast
 from cs231n_lib.gradient_check import eval_numerical_gradient_array, rel_error
 from cs231n_lib.layer_utils import (
     conv_relu_backward,
@@ -33,16 +34,54 @@ def test_conv_output_size(size, filt, stride, pad, expected):
     assert conv_output_size(size, filt, stride, pad) == expected
 
 
-def test_size_that_does_not_fit_raises_with_formula_and_fix():
+def test_size_that_would_lose_pixels_raises_with_formula_and_fix():
     with pytest.raises(ValueError) as info:
         conv_output_size(7, 3, 3, 0, what="conv output width")
     msg = str(info.value)
     assert msg.startswith(
-        "conv output width (7 + 2*0 - 3)/3 + 1 = 2.33 is not an integer; choose stride/pad so "
-        "that it divides"
+        "conv output width (7 + 2*0 - 3)/3 + 1 = 2.33 is not an integer, and rounding down to 2, "
+        "as frameworks do, would leave input column 6 unseen"
     )
-    assert "stride 1, 2 or 4 with pad 0" in msg
     assert "pad 1 with stride 3 (output 3)" in msg
+    assert "stride 2 with pad 0 (output 3)" in msg
+
+
+@pytest.mark.parametrize(
+    "size, filt, stride, pad, expected",
+    [(32, 3, 2, 1, 16), (224, 7, 2, 3, 112), (32, 3, 3, 1, 11), (56, 1, 2, 0, 28),
+     (10, 3, 2, 1, 5)],
+)  # fmt: skip
+def test_floors_like_frameworks_when_only_padding_or_skipped_rows_are_left_out(
+    size, filt, stride, pad, expected
+):
+    # floor((size + 2*pad - filt)/stride) + 1, as torch.nn.Conv2d documents it.
+    assert (size + 2 * pad - filt) // stride + 1 == expected
+    assert conv_output_size(size, filt, stride, pad) == expected
+
+
+def test_pooling_suggestions_keep_pad_0_and_name_a_common_window():
+    with pytest.raises(ValueError) as info:
+        conv_output_size(32, 3, 2, 0, what="pool output height")
+    msg = str(info.value)
+    assert "would leave input row 31 unseen" in msg
+    assert "2x2 windows with stride 2 (output 16)" in msg
+    assert "pad 1" not in msg  # the pooling layers have no padding to suggest
+
+
+def test_floored_conv_fast_equals_naive():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 32, 32))
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    conv_param = {"stride": 2, "pad": 1}  # 16.5 -> 16
+    out, cache = conv_forward_naive(x, w, b, conv_param)
+    assert out.shape == (2, 4, 16, 16)
+    out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
+    np.testing.assert_allclose(out_fast, out, rtol=1e-10, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    grads = conv_backward_naive(dout, cache)
+    for g, g_fast in zip(grads, conv_backward_fast(dout, cache_fast), strict=True):
+        np.testing.assert_allclose(g_fast, g, rtol=1e-10, atol=1e-12)
 
 
 def test_window_larger_than_input_raises():

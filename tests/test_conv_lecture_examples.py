@@ -138,10 +138,39 @@ def test_pooling_is_robust_to_a_one_pixel_shift():
     assert not np.array_equal(x, shifted)
 
 
-def test_stride_2_conv_downsamples_like_a_pool_and_3x3_pad_1_does_not_fit_32():
+def test_stride_2_conv_downsamples_like_a_pool_and_3x3_pad_1_floors_to_16():
     assert conv_shape((1, 8, 32, 32), 8, 2, stride=2) == (1, 8, 16, 16)
-    with pytest.raises(ValueError, match=r"\(32 \+ 2\*1 - 3\)/2 \+ 1 = 16.50"):
-        conv_output_size(32, 3, 2, 1)
+    # 16.5 rounds down to 16 as in every framework: the left-out column is padding.
+    assert conv_shape((1, 8, 32, 32), 8, 3, stride=2, pad=1) == (1, 8, 16, 16)
+    # 3x3 pooling with stride 2 would never see row and column 31 of a 32x32 input.
+    with pytest.raises(ValueError, match=r"\(32 \+ 2\*0 - 3\)/2 \+ 1 = 15.50 .* row 31 unseen"):
+        pool = {"pool_height": 3, "pool_width": 3, "stride": 2}
+        max_pool_forward_fast(np.zeros((1, 8, 32, 32)), pool)
+
+
+def test_padding_7x7_gives_9x9_and_11x11_and_pad_1_keeps_7x7():
+    # The notes: one ring of zeros adds 2 to each side length, two rings add 4.
+    x = np.ones((1, 1, 7, 7))
+    for pad, size in ((1, 9), (2, 11)):
+        assert np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).shape == (1, 1, size, size)
+    # A 3x3 filter, stride 1, on the 9x9 padded input: (9 - 3)/1 + 1 = 7.
+    assert conv_output_size(7, 3, 1, 1) == 7
+    assert conv_shape((1, 1, 7, 7), 1, 3, stride=1, pad=1) == (1, 1, 7, 7)
+
+
+def test_1x1_conv_on_100x100x512_is_an_fc_layer_at_every_pixel():
+    # The notes: D filters of 1x1x512 on a 100x100x512 input give 100x100xD, and equal an FC
+    # layer 512 -> D at every pixel; the same filters accept a larger input.
+    rng = np.random.default_rng(0)
+    D = 16
+    x = rng.standard_normal((1, 512, 100, 100)).astype(np.float32)
+    w = rng.standard_normal((D, 512, 1, 1)).astype(np.float32)
+    b = rng.standard_normal(D).astype(np.float32)
+    out, _ = conv_forward_fast(x, w, b, {"stride": 1, "pad": 0})
+    assert out.shape == (1, D, 100, 100)
+    fc = x[0].reshape(512, -1).T.astype(np.float64) @ w.reshape(D, 512).T.astype(np.float64) + b
+    np.testing.assert_allclose(out[0].reshape(D, -1).T, fc, rtol=1e-4, atol=1e-3)
+    assert conv_shape((1, 512, 120, 160), D, 1) == (1, D, 120, 160)
 
 
 def test_small_filters_same_receptive_field_fewer_weights():

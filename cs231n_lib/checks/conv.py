@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import layers
-from cs231n_lib.checks import exercise
+from cs231n_lib.checks import CheckFailed, exercise, where_of
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
 
@@ -30,6 +30,22 @@ POOL_OUT = np.array([[6, 8], [3, 4]], dtype=np.float64)
 _HINT = "pad into a new array (np.pad) and accumulate into new arrays, never into x, w, b or dout"
 
 
+def _conv_forward(t, x, w, b, conv_param):
+    """Run the student's conv_forward_naive; a shape error near the border means no padding."""
+    __tracebackhide__ = True
+    try:
+        return t.call(layers.conv_forward_naive, x, w, b, conv_param)
+    except (ValueError, IndexError) as err:
+        if conv_param["pad"] and ("broadcast" in str(err) or "shape" in str(err)):
+            raise CheckFailed(
+                f"conv_forward_naive raised {type(err).__name__} ({err}) with pad "
+                f"{conv_param['pad']}: a window at the border is smaller than the filter. Did "
+                f"you pad x? Slice the windows from x_pad = np.pad(x, ((0, 0), (0, 0), (pad, "
+                f"pad), (pad, pad))), not from x; fix {where_of(layers.conv_forward_naive)}"
+            ) from None
+        raise
+
+
 @exercise(layers.conv_forward_naive)
 def _conv_forward_naive(t):
     x = t.rng.standard_normal((2, 3, 5, 6))  # (N, C, H, W), not square
@@ -37,14 +53,13 @@ def _conv_forward_naive(t):
     b = t.rng.standard_normal(4)  # (F,)
     inputs = {"x": x, "w": w, "b": b}
     with t.inputs_unchanged(inputs, hint=_HINT):
-        out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 1, "pad": 1})
+        out, _ = _conv_forward(t, x, w, b, {"stride": 1, "pad": 1})
         t.close("out with stride 1, pad 1", out)
-        out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 2, "pad": 2})
+        out, _ = _conv_forward(t, x, w, b, {"stride": 2, "pad": 2})
         t.close("out with stride 2, pad 2", out)
-    lecture, _ = t.call(
-        layers.conv_forward_naive,
-        LECTURE_X[None, None], LECTURE_W[None, None], np.zeros(1), {"stride": 1, "pad": 1},
-    )  # fmt: skip
+    lecture, _ = _conv_forward(
+        t, LECTURE_X[None, None], LECTURE_W[None, None], np.zeros(1), {"stride": 1, "pad": 1}
+    )
     t.close("the lecture's 4x4 example", lecture, LECTURE_OUT[None, None], rtol=1e-12)
 
 

@@ -14,8 +14,13 @@ import numpy as np
 
 from cs231n_lib import config, layer_utils, layers, optim
 from cs231n_lib.checks import CheckFailed, exercise
+from cs231n_lib.checks._hints import SOFTMAX_UNDERFLOW_HINT
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
+
+# Lowest validation accuracy of the tuned two-layer net: CS231n's bar on the full data; fast mode
+# trains on a few hundred images for a few seconds.
+TWO_LAYER_GOAL = {"full": 0.48, "fast": 0.25}
 
 _HINT = (
     "compute into a new array instead "
@@ -62,6 +67,7 @@ def _relu_forward(t):
 @exercise(layers.relu_backward)
 def _relu_backward(t):
     x = t.rng.standard_normal((5, 4))
+    x[0, :2] = 0.0  # the derivative at exactly 0 is 0 (the notebook's definition): x > 0, not >= 0
     dout = t.rng.standard_normal((5, 4))
     inputs = {"dout": dout, "x": x}
     with t.inputs_unchanged(inputs, hint=_HINT):
@@ -127,7 +133,11 @@ def _softmax_loss(t):
     with warnings.catch_warnings(record=True), np.errstate(all="ignore"):
         warnings.simplefilter("always")
         loss_big, dx_big = t.call(layers.softmax_loss, big, np.array([1, 2]))
-    t.close("loss for scores of 1e4", loss_big, 0.5 * (2e4 + np.log(2)), rtol=1e-9)
+    expected_loss = 0.5 * (2e4 + np.log(2))
+    if t.mode == "public" and not np.isfinite(np.asarray(loss_big, dtype=float)).all():
+        t.true("loss for scores of 1e4", False, SOFTMAX_UNDERFLOW_HINT)
+    else:
+        t.close("loss for scores of 1e4", loss_big, expected_loss, rtol=1e-9)
     t.close(
         "dx for scores of 1e4",
         dx_big,
@@ -215,17 +225,22 @@ def _two_layer_net(t):
 
 @exercise("two_layer_net_tuning", "the hyper-parameter tuning cell of 04_two_layer_net.ipynb")
 def _two_layer_net_tuning(t, best_net=None, X_val=None, y_val=None):
-    if best_net is None or X_val is None or y_val is None:
+    if X_val is None or y_val is None:
         raise CheckFailed(
-            'call it as check("two_layer_net_tuning", best_net=best_net, '
-            'X_val=data["X_val"], y_val=data["y_val"])'
+            'the check cell was changed: run it as check("two_layer_net_tuning", '
+            'best_net=best_net, X_val=data["X_val"], y_val=data["y_val"])'
+        )
+    if best_net is None:
+        raise NotImplementedError(
+            "two_layer_net_tuning: not implemented yet: best_net is None, so the tuning cell "
+            "above has not run to the end (it raised, or it was not written); write it (see "
+            "its TODO), run it, then run this check"
         )
     scores = np.concatenate(
         [best_net.loss(X_val[i : i + 500]) for i in range(0, len(X_val), 500)]
     )  # (N_val, C)
     acc = float(np.mean(np.argmax(scores, axis=1) == y_val))
-    # Fast mode trains on a few hundred images for a few seconds; the full data reaches 48%+.
-    goal = 0.25 if config.FAST else 0.48
+    goal = TWO_LAYER_GOAL["fast" if config.FAST else "full"]
     t.true(
         f"validation accuracy >= {goal:.0%}",
         acc >= goal,

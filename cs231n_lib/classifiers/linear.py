@@ -137,7 +137,8 @@ def softmax_loss_naive(W, X, y, reg):
         L_i = -log p_{y_i}
 
     and the loss is ``mean_i L_i + 0.5 * reg * sum(W * W)``. Subtracting ``max(s)`` from the
-    scores before exponentiating leaves ``p`` unchanged and keeps ``exp`` from overflowing.
+    scores before exponentiating leaves ``p`` unchanged and keeps ``exp`` from overflowing;
+    computing ``log p`` directly (not ``log`` of an underflowed ``p``) keeps the loss finite.
 
     Parameters
     ----------
@@ -158,8 +159,11 @@ def softmax_loss_naive(W, X, y, reg):
     loss = 0.0
     dW = np.zeros_like(W, dtype=np.float64)  # (D, C)
     # TODO: compute the softmax loss and its gradient with explicit loops over the examples.
-    #   - Numerical stability: shift each example's scores by their maximum before np.exp
-    #     (scores of 1e4 must still give a finite loss).
+    #   - Numerical stability, for scores of 1e4: shift the scores by their maximum m before
+    #     np.exp, so that nothing overflows. Then do not form p_y and take -log(p_y): when s_y is
+    #     more than about 745 below m, p_y = exp(s_y - m) / sum underflows to exactly 0 and
+    #     -log(0) = inf. Compute the log-probability directly:
+    #     log p_y = (s_y - m) - log(sum_k exp(s_k - m)).
     #   - dL_i/ds_j = p_j - 1[j == y_i], and ds_j/dW[:, j] = X[i].
     #   - Average over the N examples, then add 0.5 * reg * sum(W * W) and its gradient reg * W.
     ### BEGIN SOLUTION
@@ -201,8 +205,13 @@ def softmax_loss_vectorized(W, X, y, reg):
     loss = 0.0
     dW = np.zeros_like(W, dtype=np.float64)  # (D, C)
     # TODO: compute the softmax loss and its gradient without Python loops.
-    #   - scores = X @ W (N, C), shifted row by row by their maximum; the log-probabilities are
-    #     shifted - log(sum(exp(shifted), axis=1, keepdims=True)).
+    #   - scores = X @ W (N, C).
+    #   - Numerical stability, for scores of 1e4: shift the scores by their maximum m before
+    #     np.exp, so that nothing overflows. Then do not form p_y and take -log(p_y): when s_y is
+    #     more than about 745 below m, p_y = exp(s_y - m) / sum underflows to exactly 0 and
+    #     -log(0) = inf. Compute the log-probability directly:
+    #     log p_y = (s_y - m) - log(sum_k exp(s_k - m)).
+    #     Row by row: log_probs = shifted - log(sum(exp(shifted), axis=1, keepdims=True)).
     #   - The loss averages -log p[i, y[i]]; the gradient is X.T @ (P - Y) / N, where P holds the
     #     probabilities and Y is one-hot: subtract 1 at [np.arange(N), y] (on a copy of P).
     #   - Add the regularisation as in the naive version.
