@@ -185,3 +185,24 @@ def test_norm_checks_fingerprint_the_same_for_the_same_seed():
         a = run(name, mode="grading", seed=21).lines
         assert a == run(name, mode="grading", seed=21).lines, name
         assert a != run(name, mode="grading", seed=22).lines, name
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_grading_fingerprints_expose_the_classic_mistakes(monkeypatch, seed):
+    """What the grader compares: wrong implementations print different fingerprints than the
+    solution under a hidden seed (the full-submission hostile corpus covers kNN only)."""
+    bn_ok = run("batchnorm_forward", mode="grading", seed=seed).lines
+    drop_ok = run("dropout_forward", mode="grading", seed=seed).lines
+    real_bn, real_drop = layers.batchnorm_forward, layers.dropout_forward
+    with monkeypatch.context() as m:
+        m.setattr(layers, "batchnorm_forward",
+                  lambda x, g, b, p: real_bn(x, g, b, dict(p, mode="test")))  # fmt: skip
+        assert run("batchnorm_forward", mode="grading", seed=seed).lines != bn_ok
+    with monkeypatch.context() as m:
+
+        def not_inverted(x, param):
+            out, cache = real_drop(x, param)
+            return (out * param["p"] if param["mode"] == "train" else out), cache
+
+        m.setattr(layers, "dropout_forward", not_inverted)
+        assert run("dropout_forward", mode="grading", seed=seed).lines != drop_ok
