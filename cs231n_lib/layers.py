@@ -585,3 +585,627 @@ def max_pool_backward_naive(dout, cache):
                     dx[n, c, hs + a, ws + b] += dout[n, c, i, j]
     ### END SOLUTION
     return dx
+
+
+# ---- Normalisation and dropout (assignment 5: deeper fully connected nets) -------------------
+#
+# CS231n's names and signatures. Dimension names as above, plus G groups of channels. The
+# parameter dicts (bn_param, ln_param, dropout_param, gn_param) are read, and bn_param's
+# running averages are *replaced* by new arrays (never updated in place), so a caller's arrays
+# are never modified.
+
+_MODES = ("train", "test")
+
+
+def _check_mode(fn, param):
+    mode = param.get("mode")
+    if mode not in _MODES:
+        raise ValueError(
+            f"{fn}: mode must be 'train' or 'test', got {mode!r}; set "
+            f"param['mode'] = 'train' while training and 'test' to evaluate"
+        )
+    return mode
+
+
+def _check_affine_params(fn, gamma, beta, size, what):
+    for name, value in (("gamma", gamma), ("beta", beta)):
+        if np.shape(value) != (size,):
+            raise ValueError(
+                f"{fn}: {name} must have shape ({size},), one value per {what}; got shape "
+                f"{np.shape(value)}"
+            )
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Forward pass of batch normalisation over a minibatch of feature vectors.
+
+    In training mode each feature is normalised with the mean and variance of the minibatch,
+    then scaled and shifted::
+
+        mu = mean(x, axis=0),  var = mean((x - mu)**2, axis=0)      (biased: divide by N)
+        x_hat = (x - mu) / sqrt(var + eps),  out = gamma * x_hat + beta
+
+    and running averages are kept for test time::
+
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var  = momentum * running_var  + (1 - momentum) * var * N / (N - 1)
+
+    The forward pass uses the *biased* variance (as CS231n and PyTorch do); the running average
+    keeps the *unbiased* one, N/(N-1) times larger, as PyTorch's ``BatchNorm1d`` does (and as
+    the batch-norm paper does at inference), so the two agree in evaluation mode too. In test
+    mode the running averages replace mu and var, and nothing is updated.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    gamma : ndarray, shape (D,)
+        Scale of each feature.
+    beta : ndarray, shape (D,)
+        Shift of each feature.
+    bn_param : dict
+        ``'mode'``: ``'train'`` or ``'test'`` (required); ``'eps'`` (default 1e-5);
+        ``'momentum'`` (default 0.9, the weight of the old average); ``'running_mean'`` and
+        ``'running_var'``, shape (D,) (default zeros and ones, created on the first call).
+        After a training-mode call, bn_param holds new running averages (new arrays: the old
+        ones are not modified).
+
+    Returns
+    -------
+    out : ndarray, shape (N, D)
+    cache : tuple or None
+        Training mode: ``(x, x_hat, mu, var, gamma, beta, eps)`` for :func:`batchnorm_backward`
+        (``x_hat`` (N, D); ``mu``, ``var``, ``gamma``, ``beta`` (D,)). Test mode: None.
+
+    Raises
+    ------
+    ValueError
+        For a mode other than 'train'/'test', gamma or beta not of shape (D,), or a training
+        batch of one example (its variance is 0, so every output would be beta).
+    """
+    N, D = x.shape
+    mode = _check_mode("batchnorm_forward", bn_param)
+    _check_affine_params("batchnorm_forward", gamma, beta, D, "feature")
+    if mode == "train" and N < 2:
+        raise ValueError(
+            f"batchnorm_forward: a training batch needs at least 2 examples, got N = {N}: the "
+            f"variance of one example is 0, so every output would be beta; use a batch size "
+            f"of 2 or more (or mode 'test')"
+        )
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    running_mean = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))  # (D,)
+    running_var = bn_param.get("running_var", np.ones(D, dtype=x.dtype))  # (D,)
+
+    out, cache = None, None
+    if mode == "train":
+        # TODO: compute the minibatch mean and (biased) variance of every feature, normalise x
+        # with them, scale by gamma and shift by beta. Keep in cache what batchnorm_backward
+        # needs: (x, x_hat, mu, var, gamma, beta, eps). Then compute the new running averages
+        # (the unbiased variance, var * N / (N - 1)) as new arrays: no in-place update.
+        ### BEGIN SOLUTION
+        mu = x.mean(axis=0)  # (D,)
+        var = ((x - mu) ** 2).mean(axis=0)  # (D,), biased
+        x_hat = (x - mu) / np.sqrt(var + eps)  # (N, D)
+        out = gamma * x_hat + beta  # (N, D)
+        cache = (x, x_hat, mu, var, gamma, beta, eps)
+        running_mean = momentum * running_mean + (1 - momentum) * mu  # (D,)
+        running_var = momentum * running_var + (1 - momentum) * var * N / (N - 1)  # (D,)
+        ### END SOLUTION
+    else:
+        # TODO: normalise x with the running mean and variance, then scale and shift.
+        ### BEGIN SOLUTION
+        out = gamma * (x - running_mean) / np.sqrt(running_var + eps) + beta  # (N, D)
+        ### END SOLUTION
+
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    return out, cache
+
+
+def batchnorm_backward(dout, cache):
+    """Backward pass of batch normalisation (training mode), step by step on its graph.
+
+    Walk the computational graph of the forward pass backwards, one node at a time:
+    out = gamma * x_hat + beta; x_hat = xmu * ivar with xmu = x - mu and
+    ivar = 1 / sqrt(var + eps); var = mean(xmu**2); mu = mean(x). The gradient reaches x along
+    three paths (directly through xmu, through var, through mu) and they add up.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, D)
+    cache : tuple
+        ``(x, x_hat, mu, var, gamma, beta, eps)`` from :func:`batchnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dgamma : ndarray, shape (D,)
+    dbeta : ndarray, shape (D,)
+    """
+    x, x_hat, mu, var, gamma, beta, eps = cache
+    N, D = dout.shape
+    dx, dgamma, dbeta = None, None, None
+    # TODO: backpropagate through each node of the graph in turn (out, x_hat, ivar, var, xmu,
+    # mu) and add the gradients that reach x along each path.
+    ### BEGIN SOLUTION
+    dbeta = dout.sum(axis=0)  # (D,)
+    dgamma = (dout * x_hat).sum(axis=0)  # (D,)
+    xmu = x - mu  # (N, D)
+    std = np.sqrt(var + eps)  # (D,)
+    ivar = 1.0 / std  # (D,)
+    dx_hat = dout * gamma  # (N, D)
+    divar = (dx_hat * xmu).sum(axis=0)  # (D,)
+    dxmu = dx_hat * ivar  # (N, D), the direct path
+    dstd = -divar / std**2  # (D,)
+    dvar = 0.5 * dstd / std  # (D,)
+    dxmu = dxmu + 2.0 * xmu * dvar / N  # (N, D), the path through var = mean(xmu**2)
+    dmu = -dxmu.sum(axis=0)  # (D,)
+    dx = dxmu + dmu / N  # (N, D), the path through mu = mean(x)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt(dout, cache):
+    """Backward pass of batch normalisation in closed form (same result, fewer operations).
+
+    Working the graph out on paper, the three paths to x collapse into one expression per
+    feature::
+
+        dx = gamma / (N * sqrt(var + eps)) * (N * dout - sum(dout) - x_hat * sum(dout * x_hat))
+
+    with the sums over the batch (axis 0).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, D)
+    cache : tuple
+        ``(x, x_hat, mu, var, gamma, beta, eps)`` from :func:`batchnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dgamma : ndarray, shape (D,)
+    dbeta : ndarray, shape (D,)
+    """
+    x, x_hat, mu, var, gamma, beta, eps = cache
+    N, D = dout.shape
+    dx, dgamma, dbeta = None, None, None
+    # TODO: compute dbeta, dgamma and dx with the closed-form expression above, one line each.
+    ### BEGIN SOLUTION
+    dbeta = dout.sum(axis=0)  # (D,)
+    dgamma = (dout * x_hat).sum(axis=0)  # (D,)
+    dx = gamma / (N * np.sqrt(var + eps)) * (N * dout - dbeta - x_hat * dgamma)  # (N, D)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """Forward pass of layer normalisation: each example is normalised over its own features.
+
+    ::
+
+        mu = mean(x, axis=1),  var = mean((x - mu)**2, axis=1)      (per example, biased)
+        out = gamma * (x - mu) / sqrt(var + eps) + beta
+
+    Training and test time compute the same thing (no running averages, no dependence on the
+    other examples of the batch), so ``ln_param`` has no mode. Equal to PyTorch's
+    ``LayerNorm(D, eps=eps)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    gamma : ndarray, shape (D,)
+    beta : ndarray, shape (D,)
+    ln_param : dict
+        ``'eps'`` (default 1e-5).
+
+    Returns
+    -------
+    out : ndarray, shape (N, D)
+    cache : tuple
+        ``(x_hat, var, gamma, eps)`` for :func:`layernorm_backward` (``x_hat`` (N, D),
+        ``var`` (N, 1), ``gamma`` (D,)).
+    """
+    N, D = x.shape
+    _check_affine_params("layernorm_forward", gamma, beta, D, "feature")
+    eps = ln_param.get("eps", 1e-5)
+    out, cache = None, None
+    # TODO: the batch-norm computation with the roles of the axes swapped: statistics of each
+    # row (axis=1, keepdims=True). Cache (x_hat, var, gamma, eps).
+    ### BEGIN SOLUTION
+    mu = x.mean(axis=1, keepdims=True)  # (N, 1)
+    var = ((x - mu) ** 2).mean(axis=1, keepdims=True)  # (N, 1)
+    x_hat = (x - mu) / np.sqrt(var + eps)  # (N, D)
+    out = gamma * x_hat + beta  # (N, D)
+    cache = (x_hat, var, gamma, eps)
+    ### END SOLUTION
+    return out, cache
+
+
+def layernorm_backward(dout, cache):
+    """Backward pass of layer normalisation.
+
+    The closed form of batch norm's backward pass with the sums taken over the D features of
+    each example instead of the N examples::
+
+        dx_hat = dout * gamma
+        dx = (D * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)) / (D * sqrt(var + eps))
+
+    with the sums over axis 1.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, D)
+    cache : tuple
+        ``(x_hat, var, gamma, eps)`` from :func:`layernorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dgamma : ndarray, shape (D,)
+    dbeta : ndarray, shape (D,)
+    """
+    x_hat, var, gamma, eps = cache
+    N, D = dout.shape
+    dx, dgamma, dbeta = None, None, None
+    # TODO: dbeta and dgamma are sums over the batch as in batch norm; dx follows the formula
+    # above (sums over each row, keepdims=True).
+    ### BEGIN SOLUTION
+    dbeta = dout.sum(axis=0)  # (D,)
+    dgamma = (dout * x_hat).sum(axis=0)  # (D,)
+    dx_hat = dout * gamma  # (N, D)
+    dx = (
+        D * dx_hat
+        - dx_hat.sum(axis=1, keepdims=True)
+        - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True)
+    ) / (D * np.sqrt(var + eps))  # (N, D)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def _mask_rng(dropout_param):
+    """The generator dropout masks are drawn from (see :func:`dropout_forward`)."""
+    seed = dropout_param.get("seed")
+    if seed is None:
+        return np.random.mtrand._rand  # NumPy's global generator: np.random.seed(...) sets it
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        return np.random.default_rng(int(seed))
+    raise ValueError(
+        f"dropout_forward: dropout_param['seed'] must be None, an int or a "
+        f"numpy.random.Generator, got {seed!r}"
+    )
+
+
+def dropout_forward(x, dropout_param):
+    """Forward pass of inverted dropout.
+
+    In training mode every unit is kept with probability ``p`` and set to 0 otherwise; the kept
+    units are divided by ``p`` so that the expected output equals x. At test time the layer
+    is the identity: because of the division at training time, no rescaling is needed.
+
+    Parameters
+    ----------
+    x : ndarray, any shape
+    dropout_param : dict
+        ``'p'``: probability of *keeping* each unit, in (0, 1] (CS231n's convention; PyTorch's
+        ``p`` is the probability of dropping). ``'mode'``: ``'train'`` or ``'test'``.
+        ``'seed'`` (optional): an int gives the same mask on every call (what a gradient check
+        needs); a ``numpy.random.Generator`` gives a reproducible sequence of masks; None (the
+        default) draws from NumPy's global generator (``np.random.seed`` makes it repeatable).
+
+    Returns
+    -------
+    out : ndarray, same shape as x
+    cache : tuple
+        ``(dropout_param, mask)`` for :func:`dropout_backward`; ``mask`` (same shape as x) holds
+        0 for a dropped unit and 1/p for a kept one (None in test mode).
+
+    Raises
+    ------
+    ValueError
+        For a keep probability outside (0, 1] or a mode other than 'train'/'test'.
+    """
+    p = dropout_param.get("p")
+    if isinstance(p, bool) or not isinstance(p, int | float | np.floating) or not 0 < p <= 1:
+        raise ValueError(
+            f"dropout_forward: dropout_param['p'] is the probability of keeping a unit and must "
+            f"be in (0, 1], got {p!r} (p = 1 keeps every unit: no dropout)"
+        )
+    mode = _check_mode("dropout_forward", dropout_param)
+    out, mask = None, None
+    if mode == "train":
+        rng = _mask_rng(dropout_param)
+        # TODO: draw the mask as (rng.random(x.shape) < p).astype(x.dtype) / p, so that kept
+        # units are scaled by 1/p (inverted dropout), and multiply x by it.
+        ### BEGIN SOLUTION
+        mask = (rng.random(x.shape) < p).astype(x.dtype) / p  # same shape as x: 0 or 1/p
+        out = x * mask
+        ### END SOLUTION
+    else:
+        # TODO: at test time dropout does nothing (return x itself or a copy).
+        ### BEGIN SOLUTION
+        out = x
+        ### END SOLUTION
+    cache = (dropout_param, mask)
+    return out, cache
+
+
+def dropout_backward(dout, cache):
+    """Backward pass of inverted dropout: the gradient flows through the kept units, scaled.
+
+    Parameters
+    ----------
+    dout : ndarray, any shape
+    cache : tuple
+        ``(dropout_param, mask)`` from :func:`dropout_forward`.
+
+    Returns
+    -------
+    dx : ndarray, same shape as dout
+    """
+    dropout_param, mask = cache
+    mode = _check_mode("dropout_backward", dropout_param)
+    dx = None
+    # TODO: in training mode multiply dout by the mask; in test mode pass dout through.
+    ### BEGIN SOLUTION
+    dx = dout * mask if mode == "train" else dout
+    ### END SOLUTION
+    return dx
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Forward pass of spatial batch normalisation: batch norm for convolutional feature maps.
+
+    Every channel is one feature, and its statistics are taken over the batch *and* every
+    spatial position, N*H*W numbers. So move the channels last, view the maps as N*H*W rows
+    of C features, and reuse :func:`batchnorm_forward`. Equal to PyTorch's ``BatchNorm2d``
+    (the running average keeps the unbiased variance, as there).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    gamma : ndarray, shape (C,)
+    beta : ndarray, shape (C,)
+    bn_param : dict
+        As for :func:`batchnorm_forward`, with running averages of shape (C,).
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+    cache : tuple or None
+        The cache of :func:`batchnorm_forward` (training mode; None in test mode).
+    """
+    N, C, H, W = x.shape
+    _check_affine_params("spatial_batchnorm_forward", gamma, beta, C, "channel")
+    out, cache = None, None
+    # TODO: transpose x to (N, H, W, C), reshape it to (N*H*W, C), call batchnorm_forward, and
+    # bring the result back to (N, C, H, W).
+    ### BEGIN SOLUTION
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
+    out_rows, cache = batchnorm_forward(rows, gamma, beta, bn_param)  # (N*H*W, C)
+    out = out_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
+    ### END SOLUTION
+    return out, cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Backward pass of spatial batch normalisation.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H, W)
+    cache : tuple
+        From :func:`spatial_batchnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dgamma : ndarray, shape (C,)
+    dbeta : ndarray, shape (C,)
+    """
+    N, C, H, W = dout.shape
+    dx, dgamma, dbeta = None, None, None
+    # TODO: the same reshape as the forward pass, then batchnorm_backward_alt.
+    ### BEGIN SOLUTION
+    drows = dout.transpose(0, 2, 3, 1).reshape(-1, C)  # (N*H*W, C)
+    dx_rows, dgamma, dbeta = batchnorm_backward_alt(drows, cache)  # (N*H*W, C)
+    dx = dx_rows.reshape(N, H, W, C).transpose(0, 3, 1, 2)  # (N, C, H, W)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+def _gn_gamma(fn, gamma, beta, C):
+    """gamma and beta as (C,) arrays, accepting CS231n's (1, C, 1, 1) as well."""
+    shapes = {np.shape(gamma), np.shape(beta)}
+    if not shapes <= {(C,), (1, C, 1, 1)}:
+        raise ValueError(
+            f"{fn}: gamma and beta must have shape ({C},) or (1, {C}, 1, 1), one value per "
+            f"channel; got {np.shape(gamma)} and {np.shape(beta)}"
+        )
+    return np.reshape(gamma, C), np.reshape(beta, C)
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """Forward pass of group normalisation.
+
+    The C channels of each example are split into G groups of C/G consecutive channels; each
+    group of each example is normalised over its C/G * H * W numbers (biased variance), then
+    every channel is scaled and shifted by its own gamma and beta. G = 1 is layer norm over a
+    whole example; G = C normalises every channel of every example alone (instance norm).
+    Nothing depends on the other examples, so training and test time are the same. Equal to
+    PyTorch's ``GroupNorm(G, C, eps=eps)``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    gamma : ndarray, shape (C,) or (1, C, 1, 1)
+    beta : ndarray, shape (C,) or (1, C, 1, 1)
+    G : int
+        Number of groups; must divide C.
+    gn_param : dict
+        ``'eps'`` (default 1e-5).
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+    cache : tuple
+        ``(x_hat, var, gamma, G, eps)`` for :func:`spatial_groupnorm_backward`: ``x_hat``
+        (N, C, H, W), ``var`` (N, G, 1, 1, 1), ``gamma`` as given.
+
+    Raises
+    ------
+    ValueError
+        If G does not divide C, or gamma/beta have the wrong shape.
+    """
+    N, C, H, W = x.shape
+    if int(G) != G or G < 1 or C % G:
+        raise ValueError(
+            f"spatial_groupnorm_forward: the number of groups G must be a positive divisor of "
+            f"the C = {C} channels, got G = {G!r}"
+        )
+    G = int(G)
+    g, b = _gn_gamma("spatial_groupnorm_forward", gamma, beta, C)  # (C,), (C,)
+    eps = gn_param.get("eps", 1e-5)
+    out, cache = None, None
+    # TODO: view x as (N, G, C // G, H, W), normalise over the last three axes (keepdims=True),
+    # view the result as (N, C, H, W) again, and scale and shift each channel by g and b
+    # (reshaped to (1, C, 1, 1)). Cache (x_hat, var, gamma, G, eps).
+    ### BEGIN SOLUTION
+    xg = x.reshape(N, G, C // G, H, W)  # (N, G, C/G, H, W)
+    mu = xg.mean(axis=(2, 3, 4), keepdims=True)  # (N, G, 1, 1, 1)
+    var = ((xg - mu) ** 2).mean(axis=(2, 3, 4), keepdims=True)  # (N, G, 1, 1, 1)
+    x_hat = ((xg - mu) / np.sqrt(var + eps)).reshape(N, C, H, W)  # (N, C, H, W)
+    out = g.reshape(1, C, 1, 1) * x_hat + b.reshape(1, C, 1, 1)  # (N, C, H, W)
+    cache = (x_hat, var, gamma, G, eps)
+    ### END SOLUTION
+    return out, cache
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """Backward pass of group normalisation.
+
+    Inside each group it is layer norm's backward pass over the M = C/G * H * W numbers of the
+    group; dgamma and dbeta are sums over every axis but the channels.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H, W)
+    cache : tuple
+        ``(x_hat, var, gamma, G, eps)`` from :func:`spatial_groupnorm_forward`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    dgamma : ndarray, same shape as gamma ((C,) or (1, C, 1, 1))
+    dbeta : ndarray, same shape as gamma
+    """
+    x_hat, var, gamma, G, eps = cache
+    N, C, H, W = dout.shape
+    dx, dgamma, dbeta = None, None, None
+    # TODO: dbeta and dgamma sum over axes (0, 2, 3) (then take gamma's shape); dx is layer
+    # norm's backward formula applied to each group of dx_hat = dout * gamma, viewed as
+    # (N, G, C // G, H, W) with sums over the last three axes.
+    ### BEGIN SOLUTION
+    M = C // G * H * W  # numbers per group
+    dbeta = dout.sum(axis=(0, 2, 3)).reshape(np.shape(gamma))
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3)).reshape(np.shape(gamma))
+    dx_hat = (dout * np.reshape(gamma, (1, C, 1, 1))).reshape(N, G, C // G, H, W)
+    xh = x_hat.reshape(N, G, C // G, H, W)  # (N, G, C/G, H, W)
+    axes = (2, 3, 4)
+    dxg = (
+        M * dx_hat
+        - dx_hat.sum(axis=axes, keepdims=True)
+        - xh * (dx_hat * xh).sum(axis=axes, keepdims=True)
+    ) / (M * np.sqrt(var + eps))  # (N, G, C/G, H, W)
+    dx = dxg.reshape(N, C, H, W)
+    ### END SOLUTION
+    return dx, dgamma, dbeta
+
+
+# ---- Naive twins of the spatial normalisations (support code) -------------------------------
+#
+# One channel (batch norm) or one group (group norm) at a time, through the plain batch-norm and
+# layer-norm functions above. Slow, but obviously right when those are; the tests and the
+# conv-net notebook hold the vectorised versions equal to them.
+
+
+def spatial_batchnorm_forward_naive(x, gamma, beta, bn_param):
+    """Spatial batch norm one channel at a time: :func:`batchnorm_forward` on each channel's
+    N*H*W numbers as a single feature. Same arguments and results as
+    :func:`spatial_batchnorm_forward`; the cache is a list of per-channel caches."""
+    N, C, H, W = x.shape
+    _check_affine_params("spatial_batchnorm_forward_naive", gamma, beta, C, "channel")
+    mode = _check_mode("spatial_batchnorm_forward_naive", bn_param)
+    running_mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))  # (C,)
+    running_var = bn_param.get("running_var", np.ones(C, dtype=x.dtype))  # (C,)
+    out = np.empty_like(x)  # (N, C, H, W)
+    caches, new_mean, new_var = [], [], []
+    for c in range(C):
+        param = {
+            key: bn_param[key] for key in ("eps", "momentum") if key in bn_param
+        } | {"mode": mode, "running_mean": running_mean[c : c + 1],
+             "running_var": running_var[c : c + 1]}  # fmt: skip
+        column = x[:, c].reshape(-1, 1)  # (N*H*W, 1)
+        out_c, cache_c = batchnorm_forward(column, gamma[c : c + 1], beta[c : c + 1], param)
+        out[:, c] = out_c.reshape(N, H, W)
+        caches.append(cache_c)
+        new_mean.append(param["running_mean"])
+        new_var.append(param["running_var"])
+    bn_param["running_mean"] = np.concatenate(new_mean)  # (C,)
+    bn_param["running_var"] = np.concatenate(new_var)  # (C,)
+    return out, caches
+
+
+def spatial_batchnorm_backward_naive(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_forward_naive`, one channel at a time with
+    :func:`batchnorm_backward`."""
+    caches = cache
+    N, C, H, W = dout.shape
+    dx = np.empty_like(dout)  # (N, C, H, W)
+    dgamma, dbeta = np.empty(C, dtype=dout.dtype), np.empty(C, dtype=dout.dtype)  # (C,)
+    for c in range(C):
+        dx_c, dg, db = batchnorm_backward(dout[:, c].reshape(-1, 1), caches[c])
+        dx[:, c] = dx_c.reshape(N, H, W)
+        dgamma[c], dbeta[c] = dg[0], db[0]
+    return dx, dgamma, dbeta
+
+
+def spatial_groupnorm_forward_naive(x, gamma, beta, G, gn_param):
+    """Group norm one group at a time: :func:`layernorm_forward` (with gamma 1, beta 0) on each
+    group's C/G*H*W numbers, then each channel's gamma and beta. Same arguments and results as
+    :func:`spatial_groupnorm_forward`; the cache is ``(x_hat, group_caches, gamma, G)``."""
+    N, C, H, W = x.shape
+    if int(G) != G or G < 1 or C % G:
+        raise ValueError(f"spatial_groupnorm_forward_naive: G = {G!r} must divide C = {C}")
+    G = int(G)
+    g, b = _gn_gamma("spatial_groupnorm_forward_naive", gamma, beta, C)  # (C,), (C,)
+    cg = C // G  # channels per group
+    x_hat = np.empty_like(x)  # (N, C, H, W)
+    caches = []
+    for k in range(G):
+        block = x[:, k * cg : (k + 1) * cg].reshape(N, -1)  # (N, C/G*H*W)
+        ones, zeros = np.ones(block.shape[1]), np.zeros(block.shape[1])
+        normed, cache_k = layernorm_forward(block, ones, zeros, gn_param)
+        x_hat[:, k * cg : (k + 1) * cg] = normed.reshape(N, cg, H, W)
+        caches.append(cache_k)
+    out = g.reshape(1, C, 1, 1) * x_hat + b.reshape(1, C, 1, 1)  # (N, C, H, W)
+    return out, (x_hat, caches, gamma, G)
+
+
+def spatial_groupnorm_backward_naive(dout, cache):
+    """Backward pass of :func:`spatial_groupnorm_forward_naive`, one group at a time with
+    :func:`layernorm_backward`."""
+    x_hat, caches, gamma, G = cache
+    N, C, H, W = dout.shape
+    cg = C // G
+    dbeta = dout.sum(axis=(0, 2, 3)).reshape(np.shape(gamma))
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3)).reshape(np.shape(gamma))
+    dx_hat = dout * np.reshape(gamma, (1, C, 1, 1))  # (N, C, H, W)
+    dx = np.empty_like(dout)  # (N, C, H, W)
+    for k in range(G):
+        block = dx_hat[:, k * cg : (k + 1) * cg].reshape(N, -1)  # (N, C/G*H*W)
+        dx_k, _, _ = layernorm_backward(block, caches[k])
+        dx[:, k * cg : (k + 1) * cg] = dx_k.reshape(N, cg, H, W)
+    return dx, dgamma, dbeta

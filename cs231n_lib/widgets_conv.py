@@ -1,4 +1,4 @@
-"""ipywidgets explorers for the conv-net notebook (05_conv_net).
+"""ipywidgets explorers for the conv-net notebook (06_conv_net).
 
 - :class:`ConvArithmeticExplorer`: sliders for input size, depth, filter size, stride, padding
   and number of filters; shows the output size with the formula filled in, the parameter count,

@@ -1,6 +1,6 @@
 """The worked examples of the lecture notes (CS231n lecture 5), computed with the library.
 
-Notebook 05 shows each of these in a runnable cell; this file checks the same numbers, so the
+Notebook 06 shows each of these in a runnable cell; this file checks the same numbers, so the
 notebook and the notes cannot drift apart.
 """
 

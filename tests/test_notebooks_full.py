@@ -41,7 +41,7 @@ RUN_TIME_BUDGET_MIN = {
     "02_svm": 15,
     "03_softmax": 15,
     "04_two_layer_net": 25,
-    "05_conv_net": 45,
+    "06_conv_net": 45,
 }
 GOALS = {  # notebook -> (cell id, regular expression for the printed accuracy, goal)
     "02_svm": ("svm_tuning", r"best validation accuracy: (\d\.\d+)", 0.39),

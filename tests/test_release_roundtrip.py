@@ -102,7 +102,7 @@ def spliced(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_released_notebook_fails_exactly_at_unimplemented_exercises(release, tmp_path, name):
     nb = read_notebook(release / "notebooks" / name)
-    # In an unsolved release every exercise is unfinished, including other notebooks' (05
+    # In an unsolved release every exercise is unfinished, including other notebooks' (06
     # builds on 04's layers), and so is every notebook cell holding a student region.
     exercises = set(all_exercises()) | {
         c.id for c in nb.cells if c.cell_type == "code" and "STUDENT REGION" in c.source

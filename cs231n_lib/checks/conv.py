@@ -1,4 +1,4 @@
-"""Self-checks of assignment 5 (conv net): naive conv and max pool layers, ThreeLayerConvNet.
+"""Self-checks of assignment 6 (conv net): naive conv and max pool layers, ThreeLayerConvNet.
 
 Every case is drawn from ``t.rng`` (shapes fixed, values random) and compared with the golden
 values of the solution; the lecture's worked examples (computed by hand in the notes) are also
