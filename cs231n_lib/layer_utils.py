@@ -63,19 +63,25 @@ def affine_relu_backward(dout, cache):
 
 # ---- Convolutional sandwich layers ----
 
-from cs231n_lib.fast_layers import (  # noqa: E402  (imports for this section)
+import numpy as np  # noqa: E402  (imports for this section)
+
+from cs231n_lib import threads  # noqa: E402
+from cs231n_lib.fast_layers import (  # noqa: E402
     conv_backward_fast,
     conv_forward_fast,
+    conv_relu_pool_backward_fast,
+    conv_relu_pool_forward_fast,
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
 
 # These use the fast im2col layers (cs231n_lib.fast_layers), which the tests hold equal to the
-# naive ones students write; they are support code, as in CS231n.
+# naive ones students write; they are support code, as in CS231n. Their outputs and gradients
+# are laid out channel-major in memory, like the fast layers' (see cs231n_lib.fast_layers).
 
 
 def conv_relu_forward(x, w, b, conv_param):
-    """A convolution followed by a ReLU.
+    """A convolution followed by a ReLU, applied in place on the conv output.
 
     Parameters
     ----------
@@ -89,31 +95,39 @@ def conv_relu_forward(x, w, b, conv_param):
     -------
     out : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        ``(conv_cache, relu_cache)``.
+        ``(conv_cache, out)``; the ReLU's mask is out > 0 (where the conv output was > 0).
     """
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
-    out, relu_cache = relu_forward(a)
-    return out, (conv_cache, relu_cache)
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out), a new array
+    out = np.maximum(a, 0, out=a)  # ReLU in place: a is ours
+    return out, (conv_cache, out)
 
 
-def conv_relu_backward(dout, cache):
+def conv_relu_backward(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_relu_forward`.
 
     Parameters
     ----------
     dout : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        ``(conv_cache, relu_cache)``.
+        ``(conv_cache, out)``.
+    compute_dx : bool
+        False skips dx (returned as None), e.g. for a network's first layer.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    conv_cache, relu_cache = cache
-    da = relu_backward(dout, relu_cache)  # (N, F, H_out, W_out)
-    return conv_backward_fast(da, conv_cache)
+    conv_cache, out = cache
+    out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out, W_out) views
+    da_cm = np.empty(out_cm.shape, dtype=np.result_type(out, dout))  # channel-major
+
+    def relu_channels(c0, c1):  # a multiply by the mask is faster than np.where
+        np.multiply(dout_cm[c0:c1], out_cm[c0:c1] > 0, out=da_cm[c0:c1])
+
+    threads.split(relu_channels, len(da_cm), da_cm.size)  # channel ranges in parallel threads
+    return conv_backward_fast(da_cm.swapaxes(0, 1), conv_cache, compute_dx=compute_dx)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -121,7 +135,9 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 
     The max pool runs before the ReLU: max and ReLU commute (max(relu(a), relu(b)) =
     relu(max(a, b))), so the output and the gradients are the same, and the ReLU works on a
-    pooled map, a quarter of the size for 2x2 pooling.
+    pooled map, a quarter of the size for 2x2 pooling. For 2x2 stride-2 pools the three run
+    fused (:func:`cs231n_lib.fast_layers.conv_relu_pool_forward_fast`): the conv output is
+    pooled straight from a scratch buffer.
 
     Parameters
     ----------
@@ -137,30 +153,37 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     -------
     out : ndarray, shape (N, F, H_pool, W_pool)
     cache : tuple
-        ``(conv_cache, pool_cache, relu_cache)``.
+        ``(conv_cache, pool_cache, out)``; the ReLU's mask is out > 0.
     """
+    if pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
+        return conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param)
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
     pooled, pool_cache = max_pool_forward_fast(a, pool_param)  # (N, F, H_pool, W_pool)
-    out, relu_cache = relu_forward(pooled)  # (N, F, H_pool, W_pool)
-    return out, (conv_cache, pool_cache, relu_cache)
+    out = np.maximum(pooled, 0, out=pooled)  # ReLU in place: pooled is ours
+    return out, (conv_cache, pool_cache, out)
 
 
-def conv_relu_pool_backward(dout, cache):
+def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_relu_pool_forward`.
 
     Parameters
     ----------
     dout : ndarray, shape (N, F, H_pool, W_pool)
     cache : tuple
-        ``(conv_cache, pool_cache, relu_cache)``.
+        ``(conv_cache, pool_cache, out)``.
+    compute_dx : bool
+        False skips dx (returned as None), e.g. for a network's first layer.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    conv_cache, pool_cache, relu_cache = cache
-    dpooled = relu_backward(dout, relu_cache)  # (N, F, H_pool, W_pool)
+    conv_cache, pool_cache, out = cache
+    pool_param = pool_cache[2]
+    if pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
+        return conv_relu_pool_backward_fast(dout, cache, compute_dx=compute_dx)
+    dpooled = np.where(out > 0, dout, np.zeros((), dtype=dout.dtype))  # ReLU backward
     da = max_pool_backward_fast(dpooled, pool_cache)  # (N, F, H_out, W_out)
-    return conv_backward_fast(da, conv_cache)
+    return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)

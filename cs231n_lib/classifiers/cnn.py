@@ -307,7 +307,10 @@ class ConvNet:
             for i in reversed(range(len(stage))):
                 k -= 1
                 backward = conv_relu_pool_backward if i == len(stage) - 1 else conv_relu_backward
-                dout, grads[f"W{k}"], grads[f"b{k}"] = backward(dout, caches.pop())
+                # The first layer's dx (the gradient for the images) is not needed: skip it.
+                dout, grads[f"W{k}"], grads[f"b{k}"] = backward(
+                    dout, caches.pop(), compute_dx=k > 1
+                )
         for i, w in enumerate(weights, start=1):
             grads[f"W{i}"] = grads[f"W{i}"] + self.reg * w
         return loss, grads
