@@ -31,6 +31,7 @@ if __name__ == "__main__" and "--threads" in sys.argv:
     # BLAS reads its thread count when numpy is imported, so set it before that import.
     _threads = sys.argv[sys.argv.index("--threads") + 1]
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _threads
+    os.environ["CS231N_NUM_THREADS"] = _threads  # the fast layers' own threads (threads.py)
 
 import numpy as np  # noqa: E402
 

@@ -409,3 +409,114 @@ def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
     da_cm = _scratch("pool_grad", (F, N, H_out, W_out), np.result_type(dtype, dout))
     _pool2x2_backward(dout_cm, masks, da_cm, relu_out=out_cm)  # ReLU and pool backward
     return conv_backward_fast(da_cm.swapaxes(0, 1), conv_cache, compute_dx=compute_dx)
+
+
+# ---- Spatial batch normalisation (channel-major) ----
+
+
+def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
+    """Batch normalisation of every channel over (N, H, W), as CS231n's spatial batchnorm.
+
+    ``out = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel, with the minibatch's
+    mean and (biased) variance in training and the running averages at test time. The
+    reference it is held equal to is the straightforward numpy in ``tests/test_fast_layers.py``;
+    this version works on the channel-major (C, N*H*W) view, so every per-channel sum is one
+    contiguous row, and splits the channels between threads.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    gamma, beta : ndarray, shape (C,)
+    bn_param : dict
+        ``'mode'`` ('train' or 'test'), optional ``'eps'`` (1e-5) and ``'momentum'`` (0.9);
+        ``'running_mean'`` / ``'running_var'`` (C,) start as zeros and ones (also in a test
+        call before any training) and each training call replaces the dict's entries with
+        ``running = momentum * running + (1 - momentum) * batch``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+        Channel-major in memory.
+    cache : tuple or None
+        Training: ``(xhat_cm, gamma, inv_std)`` with xhat_cm (C, N*H*W) the normalised input
+        and inv_std (C,); test mode: None.
+    """
+    N, C, H, W = x.shape
+    mode = bn_param.get("mode", "train")
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    dtype = np.result_type(x, gamma, beta)
+    x_cm = _channel_major(x.astype(dtype, copy=False)).reshape(C, -1)  # (C, N*H*W)
+    M = x_cm.shape[1]
+    out_cm = np.empty((C, M), dtype=dtype)
+    if mode == "test":
+        running_var = bn_param.get("running_var", np.ones(C, dtype=dtype))  # before training:
+        running_mean = bn_param.get("running_mean", np.zeros(C, dtype=dtype))  # the identity
+        scale = (gamma / np.sqrt(running_var + eps)).astype(dtype)  # (C,)
+        shift = (beta - running_mean * scale).astype(dtype)
+
+        def normalise(c0, c1):
+            np.multiply(x_cm[c0:c1], scale[c0:c1, None], out=out_cm[c0:c1])
+            out_cm[c0:c1] += shift[c0:c1, None]
+
+        threads.split(normalise, C, x_cm.size)
+        return out_cm.reshape(C, N, H, W).swapaxes(0, 1), None
+    xhat = np.empty((C, M), dtype=dtype)
+    mean, var = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+
+    def normalise(c0, c1):
+        rows = slice(c0, c1)
+        mean[rows] = x_cm[rows].mean(axis=1)
+        np.subtract(x_cm[rows], mean[rows, None], out=xhat[rows])  # centred
+        var[rows] = np.einsum("ij,ij->i", xhat[rows], xhat[rows]) / M  # one pass, no temp
+        xhat[rows] *= (1 / np.sqrt(var[rows] + eps))[:, None]
+        np.multiply(xhat[rows], gamma[rows, None], out=out_cm[rows])
+        out_cm[rows] += beta[rows, None]
+
+    threads.split(normalise, C, x_cm.size)
+    inv_std = (1 / np.sqrt(var + eps)).astype(dtype)
+    running_mean = bn_param.get("running_mean", np.zeros(C, dtype=dtype))
+    running_var = bn_param.get("running_var", np.ones(C, dtype=dtype))
+    bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+    bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    return out_cm.reshape(C, N, H, W).swapaxes(0, 1), (xhat, gamma, inv_std)
+
+
+def spatial_batchnorm_backward_fast(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_forward_fast` (training mode).
+
+    With M = N*H*W values per channel: dbeta = Σ dout, dgamma = Σ dout·xhat, and
+    dx = gamma·inv_std · (dout − dbeta/M − xhat·dgamma/M).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H, W)
+    cache : tuple
+        ``(xhat_cm, gamma, inv_std)``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        Channel-major in memory.
+    dgamma, dbeta : ndarray, shape (C,)
+    """
+    xhat, gamma, inv_std = cache
+    N, C, H, W = dout.shape
+    M = xhat.shape[1]
+    dout_cm = _channel_major(dout).reshape(C, M)  # (C, N*H*W)
+    dtype = np.result_type(xhat, dout)
+    dx = np.empty((C, M), dtype=dtype)
+    dgamma, dbeta = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+
+    def backward(c0, c1):
+        rows = slice(c0, c1)
+        dbeta[rows] = dout_cm[rows].sum(axis=1)
+        dgamma[rows] = np.einsum("ij,ij->i", dout_cm[rows], xhat[rows])
+        np.multiply(xhat[rows], (dgamma[rows] / M)[:, None], out=dx[rows])
+        np.subtract(dout_cm[rows], dx[rows], out=dx[rows])
+        dx[rows] -= (dbeta[rows] / M)[:, None]
+        dx[rows] *= (gamma[rows] * inv_std[rows])[:, None]
+
+    threads.split(backward, C, dx.size)
+    return dx.reshape(C, N, H, W).swapaxes(0, 1), dgamma, dbeta

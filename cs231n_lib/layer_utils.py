@@ -7,7 +7,13 @@ in reverse order.
 
 from __future__ import annotations
 
-from cs231n_lib.layers import affine_backward, affine_forward, relu_backward, relu_forward
+from cs231n_lib.layers import (
+    affine_backward,
+    affine_forward,
+    conv_output_size,
+    relu_backward,
+    relu_forward,
+)
 
 
 def affine_relu_forward(x, w, b):
@@ -187,3 +193,99 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
     dpooled = np.where(out > 0, dout, np.zeros((), dtype=dout.dtype))  # ReLU backward
     da = max_pool_backward_fast(dpooled, pool_cache)  # (N, F, H_out, W_out)
     return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+
+
+# ---- With spatial batch normalisation (support code for the conv-net challenge) ----
+
+from cs231n_lib.fast_layers import (  # noqa: E402
+    _pool2x2_backward,
+    _pool2x2_forward,
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
+)
+
+
+def _relu_inplace(a_cm):
+    """ReLU in place on a channel-major array (C, ...), channels split between threads."""
+    threads.split(lambda c0, c1: np.maximum(a_cm[c0:c1], 0, out=a_cm[c0:c1]), len(a_cm),
+                  a_cm.size)  # fmt: skip
+
+
+def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
+    """conv - spatial batchnorm - relu, with the fast layers.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w, b : conv weights (F, C, HH, WW) and biases (F,)
+    gamma, beta : ndarray, shape (F,)
+    conv_param, bn_param : dict
+        As for :func:`conv_forward_fast` and :func:`spatial_batchnorm_forward_fast`.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(conv_cache, bn_cache, out)``.
+    """
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    y, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
+    _relu_inplace(y.swapaxes(0, 1))  # y is ours
+    return y, (conv_cache, bn_cache, y)
+
+
+def conv_bn_relu_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_bn_relu_forward`: dx (or None), dw, db, dgamma, dbeta."""
+    conv_cache, bn_cache, out = cache
+    out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)
+    dy_cm = np.empty(out_cm.shape, dtype=np.result_type(out, dout))
+
+    def relu_channels(c0, c1):
+        np.multiply(dout_cm[c0:c1], out_cm[c0:c1] > 0, out=dy_cm[c0:c1])
+
+    threads.split(relu_channels, len(dy_cm), dy_cm.size)
+    da, dgamma, dbeta = spatial_batchnorm_backward_fast(dy_cm.swapaxes(0, 1), bn_cache)
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta
+
+
+def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_param):
+    """conv - spatial batchnorm - relu - 2x2 max pool (the pool runs before the ReLU).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w, b : conv weights (F, C, HH, WW) and biases (F,)
+    gamma, beta : ndarray, shape (F,)
+    conv_param, bn_param : dict
+    pool_param : dict
+        Must be 2x2 with stride 2.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out/2, W_out/2)
+    cache : tuple
+        ``(conv_cache, bn_cache, masks, out)``.
+    """
+    if not pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
+        raise ValueError(f"conv_bn_relu_pool needs a 2x2 stride-2 pool, got {pool_param}")
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    y, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
+    del a  # the conv output is not needed any more: free it before pooling
+    conv_output_size(y.shape[2], 2, 2, 0, what="pool output height")
+    conv_output_size(y.shape[3], 2, 2, 0, what="pool output width")
+    pooled_cm, masks = _pool2x2_forward(y.swapaxes(0, 1))
+    _relu_inplace(pooled_cm)
+    return pooled_cm.swapaxes(0, 1), (conv_cache, bn_cache, masks, pooled_cm.swapaxes(0, 1))
+
+
+def conv_bn_relu_pool_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_bn_relu_pool_forward`: dx (or None), dw, db, dgamma, dbeta."""
+    conv_cache, bn_cache, masks, out = cache
+    xhat = bn_cache[0]  # (F, N*H*W)
+    N, F, Hp, Wp = out.shape
+    dy_cm = np.empty((F, N, 2 * Hp, 2 * Wp), dtype=np.result_type(xhat, dout))
+    _pool2x2_backward(dout.swapaxes(0, 1), masks, dy_cm, relu_out=out.swapaxes(0, 1))
+    da, dgamma, dbeta = spatial_batchnorm_backward_fast(dy_cm.swapaxes(0, 1), bn_cache)
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta

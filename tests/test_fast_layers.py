@@ -329,3 +329,67 @@ def test_col2im_leaves_dcols_alone_unless_allowed():
     dx = col2im(kept, (2, 2, 5, 5), 3, 3, 1, 1)  # read-only input: no write allowed
     dx_overwrite = col2im(dcols.copy(), (2, 2, 5, 5), 3, 3, 1, 1, overwrite_dcols=True)
     np.testing.assert_array_equal(dx, dx_overwrite)
+
+
+# ---- Spatial batchnorm (fast, channel-major) against a straightforward reference ----
+
+from cs231n_lib.fast_layers import (  # noqa: E402
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
+)
+from cs231n_lib.gradient_check import eval_numerical_gradient_array  # noqa: E402
+
+
+def spatial_batchnorm_reference(x, gamma, beta, eps=1e-5):
+    """Per channel over (N, H, W), written the obvious way (no layout tricks)."""
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)  # (1, C, 1, 1)
+    var = x.var(axis=(0, 2, 3), keepdims=True)
+    xhat = (x - mean) / np.sqrt(var + eps)
+    return gamma[None, :, None, None] * xhat + beta[None, :, None, None]
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (8, 16, 16, 16)], ids=["small", "threaded"])
+def test_spatial_batchnorm_fast_equals_reference_and_gradients(shape):
+    rng = np.random.default_rng(13)
+    x, gamma, beta = frozen(3 * rng.standard_normal(shape) + 1, rng.standard_normal(shape[1]),
+                            rng.standard_normal(shape[1]))  # fmt: skip
+    bn_param = {"mode": "train"}
+    out, cache = spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+    np.testing.assert_allclose(out, spatial_batchnorm_reference(x, gamma, beta), rtol=1e-10,
+                               atol=1e-10)  # fmt: skip
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(bn_param["running_mean"], 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_var"], 0.9 + 0.1 * var, rtol=1e-12)
+    (dout,) = frozen(rng.standard_normal(shape))
+    dx, dgamma, dbeta = spatial_batchnorm_backward_fast(dout, cache)
+    if shape[0] * shape[2] * shape[3] > 200:  # numerical gradients of the big case are slow
+        x, dout = x[:2, :3, :4, :4], dout[:2, :3, :4, :4]
+        gamma, beta = gamma[:3], beta[:3]
+        _, cache = spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "train"})
+        dx, dgamma, dbeta = spatial_batchnorm_backward_fast(dout, cache)
+
+    def f(x_=x, g=gamma, b=beta):
+        return spatial_batchnorm_reference(x_, g, b)
+
+    for name, analytic, numeric in (
+        ("dx", dx, eval_numerical_gradient_array(lambda v: f(x_=v), x.copy(), dout)),
+        ("dgamma", dgamma, eval_numerical_gradient_array(lambda v: f(g=v), gamma.copy(), dout)),
+        ("dbeta", dbeta, eval_numerical_gradient_array(lambda v: f(b=v), beta.copy(), dout)),
+    ):
+        assert rel_error(analytic, numeric) < 1e-5, name
+
+
+def test_spatial_batchnorm_fast_test_mode_and_float32():
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((6, 4, 8, 8)).astype(np.float32)
+    gamma, beta = np.ones(4, np.float32), np.zeros(4, np.float32)
+    bn_param = {"mode": "train"}
+    for _ in range(200):  # running averages converge to the batch statistics (0.9**200)
+        out, _ = spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+    assert out.dtype == np.float32 and bn_param["running_mean"].dtype == np.float32
+    bn_param["mode"] = "test"
+    test_out, cache = spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+    assert cache is None
+    np.testing.assert_allclose(test_out, out, atol=1e-3)
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "eval"})
