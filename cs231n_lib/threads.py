@@ -8,7 +8,7 @@ thread and calls ``fn(lo, hi)`` on each. The fast layers lay activations out cha
 
 The number of threads is :data:`THREADS`: the environment variable ``CS231N_NUM_THREADS`` if
 set (1 turns threading off), else the cores this process may use, at most 4. Small arrays run
-in the calling thread: below ``min_size`` elements a thread costs more than it saves.
+in the calling thread: below :data:`MIN_SIZE` elements a thread costs more than it saves.
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ def _default_threads():
 
 
 THREADS = _default_threads()
+MIN_SIZE = 1 << 18  # elements (1 MiB of float32): smaller jobs stay in the calling thread
 _executor = None
 
 
-def split(fn, n, size, min_size=1 << 16):
+def split(fn, n, size, min_size=None):
     """Call ``fn(lo, hi)`` on consecutive parts of range(n), one per thread, and wait.
 
     Parameters
@@ -44,11 +45,13 @@ def split(fn, n, size, min_size=1 << 16):
     n : int
         Number of items (e.g. channels).
     size : int
-        Elements the whole job touches; below min_size everything runs in this thread.
+        Elements the whole job touches; below min_size (default :data:`MIN_SIZE`) everything
+        runs in this thread: handing a small job to another thread costs more than it saves,
+        and far more when other processes keep the cores busy.
     """
     global _executor
     parts = min(THREADS, n)
-    if parts <= 1 or size < min_size:
+    if parts <= 1 or size < (MIN_SIZE if min_size is None else min_size):
         fn(0, n)
         return
     if _executor is None:
