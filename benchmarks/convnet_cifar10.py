@@ -120,6 +120,7 @@ def main(argv=None) -> int:
     # Training gets what the budget leaves after loading and a reserve for the final test:
     # the time of one (warm) pass over the validation images, scaled to the test set (x2 with
     # the mirrors), plus the last validation pass, times 1.5, plus 10 s.
+    probe_start = time.perf_counter()
     accuracy(X_val[:500], y_val[:500])  # warm up (first touches of the memory)
     probe = time.perf_counter()
     accuracy(X_val, y_val)
@@ -128,8 +129,11 @@ def main(argv=None) -> int:
     reserve = 1.5 * (reserve + probe) + 10.0  # + the last validation pass; a busy machine varies
     budget = args.minutes * 60.0 - (time.perf_counter() - start) - reserve
     if budget <= 0:
-        raise SystemExit(f"no time left to train: loading took {time.perf_counter() - start:.0f} s "
-                         f"of the {args.minutes:g}-minute budget; give more --minutes")  # fmt: skip
+        raise SystemExit(
+            f"no time left to train: loading took {probe_start - start:.0f} s and the final test "
+            f"needs about {reserve:.0f} s (one validation pass took {probe:.1f} s) of the "
+            f"{args.minutes:g}-minute budget; give more --minutes, or --no-tta"
+        )
     print(f"training budget {budget:.0f} s (test reserve {reserve:.0f} s)")
     train_start = time.perf_counter()
     epoch, iteration, done = 0, 0, False
