@@ -1,26 +1,105 @@
 """Fast convolution and max pooling in numpy (support code: students do not write these).
 
-Same signatures, same results and same caches-in-spirit as the naive versions in
-:mod:`cs231n_lib.layers`, which are their reference (``tests/test_fast_layers.py`` holds the
-two equal on random shapes):
+Same signatures and same results as the naive versions in :mod:`cs231n_lib.layers`, which are
+their reference (``tests/test_fast_layers.py`` holds the two equal on random shapes):
 
 - ``conv_forward_fast`` / ``conv_backward_fast``: im2col (:mod:`cs231n_lib.im2col`) and one
-  matrix product each way; col2im adds one kernel offset at a time.
-- ``max_pool_forward_fast`` / ``max_pool_backward_fast``: when the windows tile the input
-  (pool_height == pool_width == stride, the usual 2×2 stride 2), a reshape turns the windows
-  into two extra axes; otherwise the windows come from ``sliding_window_view`` (im2col without
-  the copy) and the backward pass adds one window offset at a time.
+  matrix product each way; in the forward pass the bias rides along as one more row of ones
+  in the im2col matrix, so the product adds it (no separate pass over the output).
+- ``max_pool_forward_fast`` / ``max_pool_backward_fast``: for the usual 2×2 windows with stride
+  2, a reshape turns the four window offsets into four strided views, the forward pass takes
+  their maximum and keeps one boolean mask per offset (True where that offset holds the
+  window's first maximum), and the backward pass copies dout through the masks. Other tiling
+  windows (pool_height == pool_width == stride) use a running argmax over the window offsets;
+  overlapping or gapped windows come from ``sliding_window_view`` and the backward pass adds
+  one window offset at a time.
+- ``conv_relu_pool_forward_fast`` / ``conv_relu_pool_backward_fast``: the three in one pass
+  over memory fewer each way (used by :mod:`cs231n_lib.layer_utils`).
+
+**Memory layout.** The arrays these functions return have the documented (N, C, H, W) shape,
+but their memory is laid out channel-major, (C, N, H, W): ``out.transpose(1, 0, 2, 3)`` is a
+contiguous array. That is the order in which the matrix product ``w_rows @ cols`` produces a
+convolution's output, (F, N*H_out*W_out), so no transpose copy is needed, and it is the order
+im2col and col2im read and write, so a stack of fast layers never transposes a whole
+activation. Values, shapes and dtypes are exactly those of the naive layers; only
+``x.flags['C_CONTIGUOUS']`` tells the difference.
+
+**Scratch memory.** Arrays that live only inside one call (the column gradient ``dcols`` of
+the backward pass, the conv output that the fused layer pools right away) are written into
+buffers kept per thread and reused by the next call, instead of being allocated and freed each
+time. Nothing that is returned or kept in a cache is a scratch buffer.
 
 float32 stays float32 and float64 stays float64. No function modifies its inputs or ``dout``.
 """
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from cs231n_lib import threads
 from cs231n_lib.im2col import col2im, im2col
 from cs231n_lib.layers import conv_output_size
+
+_scratch_store = threading.local()
+_matmul = np.matmul  # every matrix product of this module (benchmarks/conv_speed.py times it)
+
+
+def _scratch(name, shape, dtype):
+    """An uninitialised array of the given shape, reusing this thread's buffer called name.
+
+    Only for arrays that die before the function that asked for them returns: the next
+    request under the same name overwrites the contents.
+    """
+    buffers = _scratch_store.__dict__
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape))
+    buffer = buffers.get((name, dtype))
+    if buffer is None or buffer.size < size:
+        buffer = buffers[(name, dtype)] = np.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
+def _channel_major(a):
+    """a (N, C, ...) as its (C, N, ...) transpose, contiguous (free when a came from here)."""
+    return np.ascontiguousarray(a.swapaxes(0, 1))
+
+
+# ---- Convolution ----
+
+
+def _conv_product(x, w, b, conv_param, out=None):
+    """The forward matrix product: ``[w_rows, b] @ [cols; 1]``.
+
+    Returns
+    -------
+    prod : ndarray, shape (F, N*H_out*W_out)
+        The convolution's output, channel-major; written into ``out`` when given.
+    cols : ndarray, shape (C*HH*WW + 1, N*H_out*W_out)
+        The im2col matrix with its row of ones.
+    out_hw : tuple
+        (H_out, W_out).
+    """
+    N, C, H, W = x.shape
+    F, C_w, HH, WW = w.shape
+    if C_w != C:
+        raise ValueError(
+            f"filters have depth {C_w} but the input has depth {C}: w must have shape "
+            f"(F, {C}, HH, WW)"
+        )
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    dtype = np.result_type(x, w, b)
+    cols = im2col(x.astype(dtype, copy=False), HH, WW, stride, pad, ones_row=True)
+    K = C * HH * WW
+    w_aug = np.empty((F, K + 1), dtype=dtype)  # (F, K + 1): the filters, then the bias
+    w_aug[:, :K] = w.reshape(F, K)
+    w_aug[:, K] = b
+    prod = _matmul(w_aug, cols, out=out)  # (F, N*H_out*W_out): every filter · every window
+    H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
+    W_out = conv_output_size(W, WW, stride, pad, what="conv output width")
+    return prod, cols, (H_out, W_out)
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -37,57 +116,127 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns
     -------
     out : ndarray, shape (N, F, H_out, W_out)
+        Laid out channel-major in memory (see the module docstring).
     cache : tuple
-        ``(x, w, b, conv_param, cols)``; cols, shape (C*HH*WW, N*H_out*W_out), is the im2col
-        matrix, kept because the backward pass needs it for dw.
+        ``(x, w, b, conv_param, cols)``; cols, shape (C*HH*WW + 1, N*H_out*W_out), is the
+        im2col matrix with a last row of ones, kept because the backward pass needs it for dw.
     """
-    N, C, H, W = x.shape
-    F, C_w, HH, WW = w.shape
-    if C_w != C:
-        raise ValueError(
-            f"filters have depth {C_w} but the input has depth {C}: w must have shape "
-            f"(F, {C}, HH, WW)"
-        )
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    cols = im2col(x, HH, WW, stride, pad)  # (C*HH*WW, N*H_out*W_out)
-    H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
-    W_out = conv_output_size(W, WW, stride, pad, what="conv output width")
-    prod = w.reshape(F, -1) @ cols  # (F, N*H_out*W_out): every filter · every window
-    prod = prod.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)  # (N, F, H_out, W_out) view
-    # One pass adds the bias and writes a contiguous (N, F, H_out, W_out) array.
-    out = np.empty((N, F, H_out, W_out), dtype=np.result_type(prod, b))
-    np.add(prod, b.reshape(1, F, 1, 1), out=out)
-    cache = (x, w, b, conv_param, cols)
-    return out, cache
+    N = x.shape[0]
+    prod, cols, (H_out, W_out) = _conv_product(x, w, b, conv_param)
+    out = prod.reshape(-1, N, H_out, W_out).swapaxes(0, 1)  # (N, F, H_out, W_out), a view
+    return out, (x, w, b, conv_param, cols)
 
 
-def conv_backward_fast(dout, cache):
+def conv_backward_fast(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_forward_fast`: two matrix products and a col2im.
 
-    With out_rows = w_rows @ cols + b: dw_rows = dout_rows @ colsᵀ, dcols = w_rowsᵀ @ dout_rows,
-    db = the row sums of dout_rows, and dx = col2im(dcols).
+    With out_rows = w_rows @ cols + b: dw_rows = dout_rows @ colsᵀ, db = the row sums of
+    dout_rows, dcols = w_rowsᵀ @ dout_rows, and dx = col2im(dcols).
 
     Parameters
     ----------
     dout : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
         ``(x, w, b, conv_param, cols)`` from :func:`conv_forward_fast`.
+    compute_dx : bool
+        False skips dx (returned as None): the first layer of a network does not need the
+        gradient with respect to the images, and it is the larger half of the work there.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
+        Channel-major in memory.
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
     x, w, b, conv_param, cols = cache
     F, C, HH, WW = w.shape
+    K = C * HH * WW
     stride, pad = conv_param["stride"], conv_param["pad"]
-    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N*H_out*W_out), a copy
+    dout_rows = _channel_major(dout).reshape(F, -1)  # (F, N*H_out*W_out)
     db = dout_rows.sum(axis=1).astype(np.result_type(b, dout), copy=False)  # (F,)
-    dw = (dout_rows @ cols.T).reshape(w.shape)  # (F, C, HH, WW)
-    dcols = w.reshape(F, -1).T @ dout_rows  # (C*HH*WW, N*H_out*W_out)
-    dx = col2im(dcols, x.shape, HH, WW, stride, pad)  # (N, C, H, W)
+    dw = _matmul(dout_rows, cols[:K].T).reshape(w.shape)  # (F, C, HH, WW); cols[:K] drops the ones
+    if not compute_dx:
+        return None, dw, db
+    w_rows = w.reshape(F, K).astype(dw.dtype, copy=False)
+    dcols = _scratch("dcols", (K, dout_rows.shape[1]), dw.dtype)
+    _matmul(w_rows.T, dout_rows, out=dcols)  # (C*HH*WW, N*H_out*W_out)
+    dx = col2im(dcols, x.shape, HH, WW, stride, pad, overwrite_dcols=True)  # (N, C, H, W)
     return dx, dw, db
+
+
+# ---- Max pooling ----
+
+
+def _is_2x2(pool_param):
+    return pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2
+
+
+def _pool2x2_forward(x_cm, out=None):
+    """2×2 stride-2 max pooling of a channel-major array, with first-maximum masks.
+
+    Parameters
+    ----------
+    x_cm : ndarray, shape (C, N, H, W), any strides; H and W even
+    out : ndarray, shape (C, N, H/2, W/2), optional
+
+    Returns
+    -------
+    out : ndarray, shape (C, N, H/2, W/2)
+    masks : ndarray of bool, shape (2, 2, C, N, H/2, W/2)
+        ``masks[a, b]`` is True where window offset (a, b) holds the window's first maximum
+        in row-major order (the one np.argmax picks): exactly one True per window.
+    """
+    C, N, H, W = x_cm.shape
+    v = x_cm.reshape(C, N, H // 2, 2, W // 2, 2)  # a view: split H and W in two
+    if out is None:
+        out = np.empty((C, N, H // 2, W // 2), dtype=x_cm.dtype)
+    masks = np.empty((2, 2, *out.shape), dtype=bool)
+
+    def pool_channels(c0, c1):
+        w = v[c0:c1]
+        v00, v01 = w[:, :, :, 0, :, 0], w[:, :, :, 0, :, 1]  # (c1 - c0, N, H/2, W/2) views
+        v10, v11 = w[:, :, :, 1, :, 0], w[:, :, :, 1, :, 1]
+        m = masks[:, :, c0:c1]
+        top, bottom = np.maximum(v00, v01), np.maximum(v10, v11)  # the rows of each window
+        np.maximum(top, bottom, out=out[c0:c1])
+        # A later element wins only if strictly larger: ties go to the first maximum.
+        right_top, right_bottom = m[0, 1], m[1, 1]  # used as scratch, then overwritten
+        np.greater(v01, v00, out=right_top)
+        np.greater(v11, v10, out=right_bottom)
+        lower = np.greater(bottom, top)  # the maximum is in the bottom row
+        np.logical_or(right_top, lower, out=m[0, 0])
+        np.logical_not(m[0, 0], out=m[0, 0])  # top left: neither right nor lower
+        np.greater(lower, right_bottom, out=m[1, 0])  # lower and not right
+        np.greater(right_top, lower, out=m[0, 1])  # right and not lower
+        np.logical_and(lower, right_bottom, out=m[1, 1])  # lower and right
+
+    threads.split(pool_channels, C, x_cm.size)  # channel ranges in parallel threads
+    return out, masks
+
+
+def _pool2x2_backward(dout_cm, masks, dx_cm, relu_out=None):
+    """Send dout_cm (C, N, H/2, W/2) to each window's first maximum in dx_cm (C, N, H, W).
+
+    dx_cm gets dout where the mask is True and a zero elsewhere: ``dout * mask`` for each of
+    the four offsets writes every element of dx_cm once (a multiply by a boolean is many times
+    faster in numpy than ``np.where`` or ``np.copyto(..., where=)``). The zeros carry dout's
+    sign (-0.0 == 0.0). With ``relu_out`` (the pooled output of a ReLU), dout first passes
+    the ReLU's backward: ``dout * (relu_out > 0)``.
+    """
+    C, N, H, W = dx_cm.shape
+    dv = dx_cm.reshape(C, N, H // 2, 2, W // 2, 2)  # a view
+
+    def scatter_channels(c0, c1):
+        d = dout_cm[c0:c1]
+        if relu_out is not None:
+            d = np.multiply(d, relu_out[c0:c1] > 0)  # ReLU backward
+        for a in range(2):
+            for b in range(2):
+                np.multiply(d, masks[a, b, c0:c1], out=dv[c0:c1, :, :, a, :, b])
+
+    threads.split(scatter_channels, C, dx_cm.size)  # channel ranges in parallel threads
+    return dx_cm
 
 
 def _pool_windows(x, ph, pw, stride):
@@ -124,12 +273,18 @@ def max_pool_forward_fast(x, pool_param):
     Returns
     -------
     out : ndarray, shape (N, C, H_out, W_out)
+        For 2×2 stride 2, channel-major in memory.
     cache : tuple
-        ``(x, pool_param, argmax)``; argmax, shape (N, C, H_out, W_out), uint16, is the
-        row-major index a*pool_width + b of the first maximum of each window.
+        ``(x_shape, dtype, pool_param, where)``. For 2×2 stride 2, ``where`` is the masks of
+        ``_pool2x2_forward``, bool, shape (2, 2, C, N, H_out, W_out); otherwise it is the
+        argmax, uint16, shape (N, C, H_out, W_out): the row-major index a*pool_width + b of
+        the first maximum of each window.
     """
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    windows, _ = _pool_windows(x, ph, pw, stride)  # (N, C, H_out, ph, W_out, pw)
+    windows, _ = _pool_windows(x, ph, pw, stride)  # (N, C, H_out, ph, W_out, pw); checks sizes
+    if _is_2x2(pool_param):
+        out_cm, masks = _pool2x2_forward(x.swapaxes(0, 1))  # (C, N, H_out, W_out)
+        return out_cm.swapaxes(0, 1), (x.shape, x.dtype, pool_param, masks)
     # One pass per window offset (a, b) over strided views, running max and argmax together.
     # Only a strictly larger value moves the argmax, so ties keep the first maximum in
     # row-major order, as np.argmax (and the naive version) does.
@@ -140,8 +295,7 @@ def max_pool_forward_fast(x, pool_param):
         candidate = windows[:, :, :, a, :, b]  # (N, C, H_out, W_out) view
         np.copyto(argmax, k, where=candidate > out)
         np.maximum(out, candidate, out=out)
-    cache = (x, pool_param, argmax)
-    return out, cache
+    return out, (x.shape, x.dtype, pool_param, argmax)
 
 
 def max_pool_backward_fast(dout, cache):
@@ -151,17 +305,22 @@ def max_pool_backward_fast(dout, cache):
     ----------
     dout : ndarray, shape (N, C, H_out, W_out)
     cache : tuple
-        ``(x, pool_param, argmax)`` from :func:`max_pool_forward_fast`.
+        ``(x_shape, dtype, pool_param, where)`` from :func:`max_pool_forward_fast`.
 
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
     """
-    x, pool_param, argmax = cache
-    N, C, H, W = x.shape
+    x_shape, x_dtype, pool_param, where = cache
+    N, C, H, W = x_shape
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     _, _, H_out, W_out = dout.shape
-    dtype = np.result_type(x, dout)
+    dtype = np.result_type(x_dtype, dout)
+    if _is_2x2(pool_param):
+        dx_cm = np.empty((C, N, H, W), dtype=dtype)
+        _pool2x2_backward(dout.swapaxes(0, 1), where, dx_cm)
+        return dx_cm.swapaxes(0, 1)  # (N, C, H, W), channel-major
+    argmax = where
     zero = np.zeros((), dtype=dtype)
     if ph == pw == stride:
         # Windows tile x: each input position belongs to exactly one window, so every offset
@@ -179,3 +338,185 @@ def max_pool_backward_fast(dout, cache):
             argmax == k, dout, zero
         )
     return dx
+
+
+# ---- Fused conv - relu - pool ----
+
+
+def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
+    """``relu(max_pool(conv(x)))`` with the conv output never leaving a scratch buffer.
+
+    Exactly the values of conv_forward_fast, then max_pool_forward_fast, then a ReLU (max and
+    ReLU commute, so this equals CS231n's conv - relu - pool). Only for 2×2 stride-2 pools.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w : ndarray, shape (F, C, HH, WW)
+    b : ndarray, shape (F,)
+    conv_param, pool_param : dict
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out/2, W_out/2)
+        Channel-major in memory.
+    cache : tuple
+        ``(conv_cache, pool_cache, out)``: the caches of conv_forward_fast and
+        max_pool_forward_fast, and out itself (the ReLU's mask is out > 0).
+    """
+    if not _is_2x2(pool_param):
+        raise ValueError(f"the fused layer needs a 2x2 stride-2 pool, got {pool_param}")
+    N = x.shape[0]
+    F = w.shape[0]
+    H_out = conv_output_size(x.shape[2], w.shape[2], conv_param["stride"], conv_param["pad"],
+                             what="conv output height")  # fmt: skip
+    W_out = conv_output_size(x.shape[3], w.shape[3], conv_param["stride"], conv_param["pad"],
+                             what="conv output width")  # fmt: skip
+    conv_output_size(H_out, 2, 2, 0, what="pool output height")  # raises if H_out is odd
+    conv_output_size(W_out, 2, 2, 0, what="pool output width")
+    dtype = np.result_type(x, w, b)
+    prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
+    _, cols, _ = _conv_product(x, w, b, conv_param, out=prod)
+    pooled, masks = _pool2x2_forward(prod.reshape(F, N, H_out, W_out))  # (F, N, H/2, W/2)
+    threads.split(lambda c0, c1: np.maximum(pooled[c0:c1], 0, out=pooled[c0:c1]), F,
+                  pooled.size)  # ReLU in place  # fmt: skip
+    out = pooled.swapaxes(0, 1)  # (N, F, H_out/2, W_out/2)
+    conv_cache = (x, w, b, conv_param, cols)
+    pool_cache = ((N, F, H_out, W_out), dtype, pool_param, masks)
+    return out, (conv_cache, pool_cache, out)
+
+
+def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_relu_pool_forward_fast`.
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, F, H_out/2, W_out/2)
+    cache : tuple
+        ``(conv_cache, pool_cache, out)``.
+    compute_dx : bool
+        As in :func:`conv_backward_fast`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None
+    dw : ndarray, shape (F, C, HH, WW)
+    db : ndarray, shape (F,)
+    """
+    conv_cache, pool_cache, out = cache
+    (N, F, H_out, W_out), dtype, _, masks = pool_cache
+    out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out/2, W_out/2)
+    da_cm = _scratch("pool_grad", (F, N, H_out, W_out), np.result_type(dtype, dout))
+    _pool2x2_backward(dout_cm, masks, da_cm, relu_out=out_cm)  # ReLU and pool backward
+    return conv_backward_fast(da_cm.swapaxes(0, 1), conv_cache, compute_dx=compute_dx)
+
+
+# ---- Spatial batch normalisation (channel-major) ----
+
+
+def spatial_batchnorm_forward_fast(x, gamma, beta, bn_param):
+    """Batch normalisation of every channel over (N, H, W), as CS231n's spatial batchnorm.
+
+    ``out = gamma * (x - mean) / sqrt(var + eps) + beta`` per channel, with the minibatch's
+    mean and (biased) variance in training and the running averages at test time. The
+    reference it is held equal to is the straightforward numpy in ``tests/test_fast_layers.py``;
+    this version works on the channel-major (C, N*H*W) view, so every per-channel sum is one
+    contiguous row, and splits the channels between threads.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    gamma, beta : ndarray, shape (C,)
+    bn_param : dict
+        ``'mode'`` ('train' or 'test'), optional ``'eps'`` (1e-5) and ``'momentum'`` (0.9);
+        ``'running_mean'`` / ``'running_var'`` (C,) start as zeros and ones (also in a test
+        call before any training) and each training call replaces the dict's entries with
+        ``running = momentum * running + (1 - momentum) * batch``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, H, W)
+        Channel-major in memory.
+    cache : tuple or None
+        Training: ``(xhat_cm, gamma, inv_std)`` with xhat_cm (C, N*H*W) the normalised input
+        and inv_std (C,); test mode: None.
+    """
+    N, C, H, W = x.shape
+    mode = bn_param.get("mode", "train")
+    if mode not in ("train", "test"):
+        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    dtype = np.result_type(x, gamma, beta)
+    x_cm = _channel_major(x.astype(dtype, copy=False)).reshape(C, -1)  # (C, N*H*W)
+    M = x_cm.shape[1]
+    out_cm = np.empty((C, M), dtype=dtype)
+    if mode == "test":
+        running_var = bn_param.get("running_var", np.ones(C, dtype=dtype))  # before training:
+        running_mean = bn_param.get("running_mean", np.zeros(C, dtype=dtype))  # the identity
+        scale = (gamma / np.sqrt(running_var + eps)).astype(dtype)  # (C,)
+        shift = (beta - running_mean * scale).astype(dtype)
+
+        def normalise(c0, c1):
+            np.multiply(x_cm[c0:c1], scale[c0:c1, None], out=out_cm[c0:c1])
+            out_cm[c0:c1] += shift[c0:c1, None]
+
+        threads.split(normalise, C, x_cm.size)
+        return out_cm.reshape(C, N, H, W).swapaxes(0, 1), None
+    xhat = np.empty((C, M), dtype=dtype)
+    mean, var = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+
+    def normalise(c0, c1):
+        rows = slice(c0, c1)
+        mean[rows] = x_cm[rows].mean(axis=1)
+        np.subtract(x_cm[rows], mean[rows, None], out=xhat[rows])  # centred
+        var[rows] = np.einsum("ij,ij->i", xhat[rows], xhat[rows]) / M  # one pass, no temp
+        xhat[rows] *= (1 / np.sqrt(var[rows] + eps))[:, None]
+        np.multiply(xhat[rows], gamma[rows, None], out=out_cm[rows])
+        out_cm[rows] += beta[rows, None]
+
+    threads.split(normalise, C, x_cm.size)
+    inv_std = (1 / np.sqrt(var + eps)).astype(dtype)
+    running_mean = bn_param.get("running_mean", np.zeros(C, dtype=dtype))
+    running_var = bn_param.get("running_var", np.ones(C, dtype=dtype))
+    bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+    bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    return out_cm.reshape(C, N, H, W).swapaxes(0, 1), (xhat, gamma, inv_std)
+
+
+def spatial_batchnorm_backward_fast(dout, cache):
+    """Backward pass of :func:`spatial_batchnorm_forward_fast` (training mode).
+
+    With M = N*H*W values per channel: dbeta = Σ dout, dgamma = Σ dout·xhat, and
+    dx = gamma·inv_std · (dout − dbeta/M − xhat·dgamma/M).
+
+    Parameters
+    ----------
+    dout : ndarray, shape (N, C, H, W)
+    cache : tuple
+        ``(xhat_cm, gamma, inv_std)``.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        Channel-major in memory.
+    dgamma, dbeta : ndarray, shape (C,)
+    """
+    xhat, gamma, inv_std = cache
+    N, C, H, W = dout.shape
+    M = xhat.shape[1]
+    dout_cm = _channel_major(dout).reshape(C, M)  # (C, N*H*W)
+    dtype = np.result_type(xhat, dout)
+    dx = np.empty((C, M), dtype=dtype)
+    dgamma, dbeta = np.empty(C, dtype=dtype), np.empty(C, dtype=dtype)
+
+    def backward(c0, c1):
+        rows = slice(c0, c1)
+        dbeta[rows] = dout_cm[rows].sum(axis=1)
+        dgamma[rows] = np.einsum("ij,ij->i", dout_cm[rows], xhat[rows])
+        np.multiply(xhat[rows], (dgamma[rows] / M)[:, None], out=dx[rows])
+        np.subtract(dout_cm[rows], dx[rows], out=dx[rows])
+        dx[rows] -= (dbeta[rows] / M)[:, None]
+        dx[rows] *= (gamma[rows] * inv_std[rows])[:, None]
+
+    threads.split(backward, C, dx.size)
+    return dx.reshape(C, N, H, W).swapaxes(0, 1), dgamma, dbeta

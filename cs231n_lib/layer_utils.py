@@ -7,7 +7,13 @@ in reverse order.
 
 from __future__ import annotations
 
-from cs231n_lib.layers import affine_backward, affine_forward, relu_backward, relu_forward
+from cs231n_lib.layers import (
+    affine_backward,
+    affine_forward,
+    conv_output_size,
+    relu_backward,
+    relu_forward,
+)
 
 
 def affine_relu_forward(x, w, b):
@@ -63,19 +69,25 @@ def affine_relu_backward(dout, cache):
 
 # ---- Convolutional sandwich layers ----
 
-from cs231n_lib.fast_layers import (  # noqa: E402  (imports for this section)
+import numpy as np  # noqa: E402  (imports for this section)
+
+from cs231n_lib import threads  # noqa: E402
+from cs231n_lib.fast_layers import (  # noqa: E402
     conv_backward_fast,
     conv_forward_fast,
+    conv_relu_pool_backward_fast,
+    conv_relu_pool_forward_fast,
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
 
 # These use the fast im2col layers (cs231n_lib.fast_layers), which the tests hold equal to the
-# naive ones students write; they are support code, as in CS231n.
+# naive ones students write; they are support code, as in CS231n. Their outputs and gradients
+# are laid out channel-major in memory, like the fast layers' (see cs231n_lib.fast_layers).
 
 
 def conv_relu_forward(x, w, b, conv_param):
-    """A convolution followed by a ReLU.
+    """A convolution followed by a ReLU, applied in place on the conv output.
 
     Parameters
     ----------
@@ -89,31 +101,39 @@ def conv_relu_forward(x, w, b, conv_param):
     -------
     out : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        ``(conv_cache, relu_cache)``.
+        ``(conv_cache, out)``; the ReLU's mask is out > 0 (where the conv output was > 0).
     """
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
-    out, relu_cache = relu_forward(a)
-    return out, (conv_cache, relu_cache)
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out), a new array
+    out = np.maximum(a, 0, out=a)  # ReLU in place: a is ours
+    return out, (conv_cache, out)
 
 
-def conv_relu_backward(dout, cache):
+def conv_relu_backward(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_relu_forward`.
 
     Parameters
     ----------
     dout : ndarray, shape (N, F, H_out, W_out)
     cache : tuple
-        ``(conv_cache, relu_cache)``.
+        ``(conv_cache, out)``.
+    compute_dx : bool
+        False skips dx (returned as None), e.g. for a network's first layer.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    conv_cache, relu_cache = cache
-    da = relu_backward(dout, relu_cache)  # (N, F, H_out, W_out)
-    return conv_backward_fast(da, conv_cache)
+    conv_cache, out = cache
+    out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out, W_out) views
+    da_cm = np.empty(out_cm.shape, dtype=np.result_type(out, dout))  # channel-major
+
+    def relu_channels(c0, c1):  # a multiply by the mask is faster than np.where
+        np.multiply(dout_cm[c0:c1], out_cm[c0:c1] > 0, out=da_cm[c0:c1])
+
+    threads.split(relu_channels, len(da_cm), da_cm.size)  # channel ranges in parallel threads
+    return conv_backward_fast(da_cm.swapaxes(0, 1), conv_cache, compute_dx=compute_dx)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -121,7 +141,9 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 
     The max pool runs before the ReLU: max and ReLU commute (max(relu(a), relu(b)) =
     relu(max(a, b))), so the output and the gradients are the same, and the ReLU works on a
-    pooled map, a quarter of the size for 2x2 pooling.
+    pooled map, a quarter of the size for 2x2 pooling. For 2x2 stride-2 pools the three run
+    fused (:func:`cs231n_lib.fast_layers.conv_relu_pool_forward_fast`): the conv output is
+    pooled straight from a scratch buffer.
 
     Parameters
     ----------
@@ -137,30 +159,133 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     -------
     out : ndarray, shape (N, F, H_pool, W_pool)
     cache : tuple
-        ``(conv_cache, pool_cache, relu_cache)``.
+        ``(conv_cache, pool_cache, out)``; the ReLU's mask is out > 0.
     """
+    if pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
+        return conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param)
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)  # (N, F, H_out, W_out)
     pooled, pool_cache = max_pool_forward_fast(a, pool_param)  # (N, F, H_pool, W_pool)
-    out, relu_cache = relu_forward(pooled)  # (N, F, H_pool, W_pool)
-    return out, (conv_cache, pool_cache, relu_cache)
+    out = np.maximum(pooled, 0, out=pooled)  # ReLU in place: pooled is ours
+    return out, (conv_cache, pool_cache, out)
 
 
-def conv_relu_pool_backward(dout, cache):
+def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_relu_pool_forward`.
 
     Parameters
     ----------
     dout : ndarray, shape (N, F, H_pool, W_pool)
     cache : tuple
-        ``(conv_cache, pool_cache, relu_cache)``.
+        ``(conv_cache, pool_cache, out)``.
+    compute_dx : bool
+        False skips dx (returned as None), e.g. for a network's first layer.
 
     Returns
     -------
-    dx : ndarray, shape (N, C, H, W)
+    dx : ndarray, shape (N, C, H, W), or None
     dw : ndarray, shape (F, C, HH, WW)
     db : ndarray, shape (F,)
     """
-    conv_cache, pool_cache, relu_cache = cache
-    dpooled = relu_backward(dout, relu_cache)  # (N, F, H_pool, W_pool)
+    conv_cache, pool_cache, out = cache
+    pool_param = pool_cache[2]
+    if pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
+        return conv_relu_pool_backward_fast(dout, cache, compute_dx=compute_dx)
+    dpooled = np.where(out > 0, dout, np.zeros((), dtype=dout.dtype))  # ReLU backward
     da = max_pool_backward_fast(dpooled, pool_cache)  # (N, F, H_out, W_out)
-    return conv_backward_fast(da, conv_cache)
+    return conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+
+
+# ---- With spatial batch normalisation (support code for the conv-net challenge) ----
+
+from cs231n_lib.fast_layers import (  # noqa: E402
+    _pool2x2_backward,
+    _pool2x2_forward,
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
+)
+
+
+def _relu_inplace(a_cm):
+    """ReLU in place on a channel-major array (C, ...), channels split between threads."""
+    threads.split(lambda c0, c1: np.maximum(a_cm[c0:c1], 0, out=a_cm[c0:c1]), len(a_cm),
+                  a_cm.size)  # fmt: skip
+
+
+def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
+    """conv - spatial batchnorm - relu, with the fast layers.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w, b : conv weights (F, C, HH, WW) and biases (F,)
+    gamma, beta : ndarray, shape (F,)
+    conv_param, bn_param : dict
+        As for :func:`conv_forward_fast` and :func:`spatial_batchnorm_forward_fast`.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out, W_out)
+    cache : tuple
+        ``(conv_cache, bn_cache, out)``.
+    """
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    y, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
+    _relu_inplace(y.swapaxes(0, 1))  # y is ours
+    return y, (conv_cache, bn_cache, y)
+
+
+def conv_bn_relu_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_bn_relu_forward`: dx (or None), dw, db, dgamma, dbeta."""
+    conv_cache, bn_cache, out = cache
+    out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)
+    dy_cm = np.empty(out_cm.shape, dtype=np.result_type(out, dout))
+
+    def relu_channels(c0, c1):
+        np.multiply(dout_cm[c0:c1], out_cm[c0:c1] > 0, out=dy_cm[c0:c1])
+
+    threads.split(relu_channels, len(dy_cm), dy_cm.size)
+    da, dgamma, dbeta = spatial_batchnorm_backward_fast(dy_cm.swapaxes(0, 1), bn_cache)
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta
+
+
+def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_param):
+    """conv - spatial batchnorm - relu - 2x2 max pool (the pool runs before the ReLU).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    w, b : conv weights (F, C, HH, WW) and biases (F,)
+    gamma, beta : ndarray, shape (F,)
+    conv_param, bn_param : dict
+    pool_param : dict
+        Must be 2x2 with stride 2.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, H_out/2, W_out/2)
+    cache : tuple
+        ``(conv_cache, bn_cache, masks, out)``.
+    """
+    if not pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
+        raise ValueError(f"conv_bn_relu_pool needs a 2x2 stride-2 pool, got {pool_param}")
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    y, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
+    del a  # the conv output is not needed any more: free it before pooling
+    conv_output_size(y.shape[2], 2, 2, 0, what="pool output height")
+    conv_output_size(y.shape[3], 2, 2, 0, what="pool output width")
+    pooled_cm, masks = _pool2x2_forward(y.swapaxes(0, 1))
+    _relu_inplace(pooled_cm)
+    return pooled_cm.swapaxes(0, 1), (conv_cache, bn_cache, masks, pooled_cm.swapaxes(0, 1))
+
+
+def conv_bn_relu_pool_backward(dout, cache, *, compute_dx=True):
+    """Backward pass of :func:`conv_bn_relu_pool_forward`: dx (or None), dw, db, dgamma, dbeta."""
+    conv_cache, bn_cache, masks, out = cache
+    xhat = bn_cache[0]  # (F, N*H*W)
+    N, F, Hp, Wp = out.shape
+    dy_cm = np.empty((F, N, 2 * Hp, 2 * Wp), dtype=np.result_type(xhat, dout))
+    _pool2x2_backward(dout.swapaxes(0, 1), masks, dy_cm, relu_out=out.swapaxes(0, 1))
+    da, dgamma, dbeta = spatial_batchnorm_backward_fast(dy_cm.swapaxes(0, 1), bn_cache)
+    dx, dw, db = conv_backward_fast(da, conv_cache, compute_dx=compute_dx)
+    return dx, dw, db, dgamma, dbeta

@@ -112,3 +112,23 @@ def test_convnet_float32_flip_and_errors():
     assert np.isfinite(loss) and grads["W1"].dtype == np.float32
     with pytest.raises(ValueError, match="divisible by 8"):
         ConvNet(input_dim=(3, 20, 20))
+
+
+def test_convnet_with_batchnorm_gradient_check_and_test_mode():
+    model = ConvNet(input_dim=(3, 8, 8), stages=((4, 3), (5,)), hidden_dims=(6,), reg=0.1,
+                    dtype=np.float64, batchnorm=True, seed=0)  # fmt: skip
+    assert "conv3x3x4-bn-relu" in model.describe()
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((5, 3, 8, 8)), rng.integers(10, size=5)
+    loss, grads = model.loss(X, y)
+    assert set(grads) == set(model.params)
+    for name in sorted(model.params):
+        numeric = eval_numerical_gradient(
+            lambda _: model.loss(X, y)[0], model.params[name], verbose=False, h=1e-6
+        )
+        if name in ("b1", "b2", "b3"):  # batchnorm removes a conv bias: both gradients ~0
+            assert np.max(np.abs(numeric)) < 1e-6 and np.max(np.abs(grads[name])) < 1e-6
+        else:
+            assert rel_error(numeric, grads[name]) < 1e-5, name
+    scores = model.loss(X)  # test mode: the running averages, no labels
+    assert scores.shape == (5, 10) and all(p["mode"] == "test" for p in model.bn_params.values())

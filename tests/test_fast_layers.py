@@ -180,3 +180,222 @@ def test_fast_conv_raises_like_naive():
         max_pool_forward_fast(
             np.zeros((1, 1, 4, 5)), {"pool_height": 2, "pool_width": 2, "stride": 2}
         )
+
+
+# ---- The fast paths of the redesign: threads, the fused layer, compute_dx, layout ----
+
+from cs231n_lib import threads  # noqa: E402
+from cs231n_lib.layer_utils import (  # noqa: E402
+    conv_relu_backward,
+    conv_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+)
+from cs231n_lib.layers import relu_backward, relu_forward  # noqa: E402
+
+
+def integer_case(x_shape, w_shape, seed):
+    """Small integers: every conv output is exact in float64, so pooling windows tie often."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-2, 3, size=x_shape).astype(np.float64)
+    w = rng.integers(-1, 2, size=w_shape).astype(np.float64)
+    b = rng.integers(-1, 2, size=w_shape[0]).astype(np.float64)
+    return frozen(x, w, b)
+
+
+@pytest.mark.parametrize("pad, size", [(1, 3), (2, 5), (0, 3)], ids=["same3", "same5", "valid"])
+def test_fused_conv_relu_pool_equals_the_naive_layers_exactly_with_ties(pad, size):
+    # Integer data: conv outputs are exact, so the naive and fast pipelines see the same
+    # numbers and must pick the same maximum in every window, ties (many) included.
+    x, w, b = integer_case((3, 2, 8, 8), (4, 2, size, size), seed=pad + size)
+    conv_param = {"stride": 1, "pad": pad}
+    pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    r, relu_cache = relu_forward(a)
+    expected, pool_cache = max_pool_forward_naive(r, pool)
+    out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+    np.testing.assert_array_equal(out, expected)
+    rng = np.random.default_rng(7)
+    (dout,) = frozen(rng.integers(-3, 4, size=out.shape).astype(np.float64))
+    dr = max_pool_backward_naive(dout, pool_cache)
+    da = relu_backward(dr, relu_cache)
+    dx_n, dw_n, db_n = conv_backward_naive(da, conv_cache)
+    dx, dw, db = conv_relu_pool_backward(dout, cache)
+    np.testing.assert_array_equal(dx, dx_n)  # integer sums: exact
+    np.testing.assert_array_equal(dw, dw_n)
+    np.testing.assert_array_equal(db, db_n)
+
+
+def test_fused_layer_equals_the_fast_layers_composed_bitwise():
+    rng = np.random.default_rng(8)
+    x, w, b = frozen(
+        rng.standard_normal((4, 3, 12, 12)).astype(np.float32),
+        rng.standard_normal((6, 3, 3, 3)).astype(np.float32),
+        rng.standard_normal(6).astype(np.float32),
+    )
+    conv_param, pool = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    pooled, pool_cache = max_pool_forward_fast(a, pool)
+    expected = np.maximum(pooled, 0)
+    out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.float32
+    (dout,) = frozen(rng.standard_normal(out.shape).astype(np.float32))
+    da = max_pool_backward_fast(np.where(expected > 0, dout, 0), pool_cache)
+    for g, g_ref in zip(conv_relu_pool_backward(dout, cache), conv_backward_fast(da, conv_cache),
+                        strict=True):  # fmt: skip
+        np.testing.assert_array_equal(g, g_ref)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, stride, pad",
+    [((8, 16, 16, 16), (8, 16, 3, 3), 1, 1), ((6, 8, 16, 16), (4, 8, 4, 4), 2, 1)],
+    ids=["same-shift", "strided"],
+)
+def test_threads_give_bitwise_the_same_results(monkeypatch, x_shape, w_shape, stride, pad):
+    # Every job split, however small (threads.MIN_SIZE), in 1 and then 3 parts.
+    monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    rng = np.random.default_rng(9)
+    x, w, b = frozen(
+        np.maximum(rng.standard_normal(x_shape), 0).astype(np.float32),
+        rng.standard_normal(w_shape).astype(np.float32),
+        rng.standard_normal(w_shape[0]).astype(np.float32),
+    )
+    conv_param, pool = {"stride": stride, "pad": pad}, {"pool_height": 2, "pool_width": 2,
+                                                         "stride": 2}  # fmt: skip
+
+    def run():
+        out, cache = conv_forward_fast(x, w, b, conv_param)
+        grads = conv_backward_fast(np.ones_like(out), cache)
+        pooled, pcache = max_pool_forward_fast(x, pool)
+        dpool = max_pool_backward_fast(np.arange(pooled.size, dtype=np.float32).reshape(
+            pooled.shape), pcache)  # fmt: skip
+        results = [out, *grads, pooled, dpool]
+        if stride == 1:
+            fused, fcache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+            results += [fused, *conv_relu_pool_backward(np.ones_like(fused), fcache)]
+            cr, ccache = conv_relu_forward(x, w, b, conv_param)
+            results += [cr, *conv_relu_backward(np.ones_like(cr), ccache)]
+        return results
+
+    monkeypatch.setattr(threads, "THREADS", 1)
+    single = run()
+    monkeypatch.setattr(threads, "THREADS", 3)  # uneven parts too
+    for k, (a, b_) in enumerate(zip(single, run(), strict=True)):
+        np.testing.assert_array_equal(a, b_, err_msg=f"result {k}")
+    # and the pooling, with many ties (x is after a ReLU), equals the naive layer
+    pooled, pcache = max_pool_forward_fast(x, pool)
+    out_n, cache_n = max_pool_forward_naive(x, pool)
+    np.testing.assert_array_equal(pooled, out_n)
+    dout = rng.standard_normal(out_n.shape).astype(np.float32)
+    np.testing.assert_array_equal(max_pool_backward_fast(dout, pcache),
+                                  max_pool_backward_naive(dout, cache_n))  # fmt: skip
+
+
+def test_compute_dx_false_skips_dx_only():
+    rng = np.random.default_rng(10)
+    x, w, b = frozen(rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3)),
+                     rng.standard_normal(4))  # fmt: skip
+    conv_param, pool = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    for forward, backward in ((lambda: conv_forward_fast(x, w, b, conv_param), conv_backward_fast),
+                              (lambda: conv_relu_forward(x, w, b, conv_param), conv_relu_backward),
+                              (lambda: conv_relu_pool_forward(x, w, b, conv_param, pool),
+                               conv_relu_pool_backward)):  # fmt: skip
+        out, cache = forward()
+        dout = rng.standard_normal(out.shape)
+        dx, dw, db = backward(dout, cache)
+        none, dw2, db2 = backward(dout, cache, compute_dx=False)
+        assert none is None and dx.shape == x.shape
+        np.testing.assert_array_equal(dw, dw2)
+        np.testing.assert_array_equal(db, db2)
+
+
+def test_outputs_are_channel_major_and_the_scratch_is_never_returned():
+    rng = np.random.default_rng(11)
+    x, w, b = frozen(rng.standard_normal((4, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)),
+                     rng.standard_normal(5))  # fmt: skip
+    conv_param, pool = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+    assert out.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]
+    first = out.copy()
+    out2, _ = conv_relu_pool_forward(x, 2 * w, b, conv_param, pool)  # reuses the scratch
+    np.testing.assert_array_equal(out, first)  # the first result is untouched
+    dx, dw, db = conv_relu_pool_backward(np.ones_like(out), cache)
+    dx_again, _, _ = conv_relu_pool_backward(np.ones_like(out), cache)  # a cache works twice
+    np.testing.assert_array_equal(dx, dx_again)
+    assert not np.shares_memory(dx, dx_again)
+
+
+def test_col2im_leaves_dcols_alone_unless_allowed():
+    rng = np.random.default_rng(12)
+    dcols = rng.standard_normal((2 * 9, 2 * 5 * 5))
+    (kept,) = frozen(dcols)
+    dx = col2im(kept, (2, 2, 5, 5), 3, 3, 1, 1)  # read-only input: no write allowed
+    dx_overwrite = col2im(dcols.copy(), (2, 2, 5, 5), 3, 3, 1, 1, overwrite_dcols=True)
+    np.testing.assert_array_equal(dx, dx_overwrite)
+
+
+# ---- Spatial batchnorm (fast, channel-major) against a straightforward reference ----
+
+from cs231n_lib.fast_layers import (  # noqa: E402
+    spatial_batchnorm_backward_fast,
+    spatial_batchnorm_forward_fast,
+)
+from cs231n_lib.gradient_check import eval_numerical_gradient_array  # noqa: E402
+
+
+def spatial_batchnorm_reference(x, gamma, beta, eps=1e-5):
+    """Per channel over (N, H, W), written the obvious way (no layout tricks)."""
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)  # (1, C, 1, 1)
+    var = x.var(axis=(0, 2, 3), keepdims=True)
+    xhat = (x - mean) / np.sqrt(var + eps)
+    return gamma[None, :, None, None] * xhat + beta[None, :, None, None]
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 6), (8, 16, 16, 16)], ids=["small", "threaded"])
+def test_spatial_batchnorm_fast_equals_reference_and_gradients(monkeypatch, shape):
+    if shape[1] > 3:  # split the channels between threads even at this size
+        monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    rng = np.random.default_rng(13)
+    x, gamma, beta = frozen(3 * rng.standard_normal(shape) + 1, rng.standard_normal(shape[1]),
+                            rng.standard_normal(shape[1]))  # fmt: skip
+    bn_param = {"mode": "train"}
+    out, cache = spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+    np.testing.assert_allclose(out, spatial_batchnorm_reference(x, gamma, beta), rtol=1e-10,
+                               atol=1e-10)  # fmt: skip
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(bn_param["running_mean"], 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_var"], 0.9 + 0.1 * var, rtol=1e-12)
+    (dout,) = frozen(rng.standard_normal(shape))
+    dx, dgamma, dbeta = spatial_batchnorm_backward_fast(dout, cache)
+    if shape[0] * shape[2] * shape[3] > 200:  # numerical gradients of the big case are slow
+        x, dout = x[:2, :3, :4, :4], dout[:2, :3, :4, :4]
+        gamma, beta = gamma[:3], beta[:3]
+        _, cache = spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "train"})
+        dx, dgamma, dbeta = spatial_batchnorm_backward_fast(dout, cache)
+
+    def f(x_=x, g=gamma, b=beta):
+        return spatial_batchnorm_reference(x_, g, b)
+
+    for name, analytic, numeric in (
+        ("dx", dx, eval_numerical_gradient_array(lambda v: f(x_=v), x.copy(), dout)),
+        ("dgamma", dgamma, eval_numerical_gradient_array(lambda v: f(g=v), gamma.copy(), dout)),
+        ("dbeta", dbeta, eval_numerical_gradient_array(lambda v: f(b=v), beta.copy(), dout)),
+    ):
+        assert rel_error(analytic, numeric) < 1e-5, name
+
+
+def test_spatial_batchnorm_fast_test_mode_and_float32():
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((6, 4, 8, 8)).astype(np.float32)
+    gamma, beta = np.ones(4, np.float32), np.zeros(4, np.float32)
+    bn_param = {"mode": "train"}
+    for _ in range(200):  # running averages converge to the batch statistics (0.9**200)
+        out, _ = spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+    assert out.dtype == np.float32 and bn_param["running_mean"].dtype == np.float32
+    bn_param["mode"] = "test"
+    test_out, cache = spatial_batchnorm_forward_fast(x, gamma, beta, bn_param)
+    assert cache is None
+    np.testing.assert_allclose(test_out, out, atol=1e-3)
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "eval"})

@@ -17,6 +17,10 @@ import numpy as np
 from cs231n_lib.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
+    conv_bn_relu_backward,
+    conv_bn_relu_forward,
+    conv_bn_relu_pool_backward,
+    conv_bn_relu_pool_forward,
     conv_relu_backward,
     conv_relu_forward,
     conv_relu_pool_backward,
@@ -192,6 +196,10 @@ class ConvNet:
     flip : bool
         Data augmentation: when the loss gets labels (training), mirror a random half of the
         minibatch left-right. Keep False for gradient checks (the loss is then random).
+    batchnorm : bool
+        Spatial batch normalisation after every convolution (before its ReLU), with scale
+        ``gamma{k}`` (ones) and shift ``beta{k}`` (zeros) per filter; minibatch statistics
+        when the loss gets labels, running averages otherwise (``self.bn_params``).
     seed : int, optional
         Seed for the initial weights and the flips.
 
@@ -211,6 +219,7 @@ class ConvNet:
         reg=0.0,
         dtype=np.float32,
         flip=False,
+        batchnorm=False,
         seed=None,
     ):
         C, H, W = input_dim
@@ -222,7 +231,8 @@ class ConvNet:
             )
         if reg < 0:
             raise ValueError(f"reg must be >= 0, got {reg!r}")
-        self.reg, self.dtype, self.flip = reg, dtype, flip
+        self.reg, self.dtype, self.flip, self.batchnorm = reg, dtype, flip, batchnorm
+        self.bn_params = {}  # conv layer number -> bn_param dict (running averages)
         self.stages = [tuple(stage) for stage in stages]
         self.hidden_dims = tuple(hidden_dims)
         self.rng = np.random.default_rng(seed)
@@ -235,6 +245,10 @@ class ConvNet:
                 std = np.sqrt(2.0 / (depth * 9))
                 self.params[f"W{k}"] = std * self.rng.standard_normal((F, depth, 3, 3))
                 self.params[f"b{k}"] = np.zeros(F)
+                if batchnorm:
+                    self.params[f"gamma{k}"] = np.ones(F)
+                    self.params[f"beta{k}"] = np.zeros(F)
+                    self.bn_params[k] = {"mode": "train"}
                 depth = F
         D = depth * (H // scale) * (W // scale)
         for M in (*self.hidden_dims, num_classes):
@@ -248,9 +262,11 @@ class ConvNet:
 
     def describe(self):
         """The architecture in one line, e.g. ``[conv32-relu-pool] ... -> fc10``."""
-        parts = ["[" + "-".join(f"conv3x3x{F}-relu" for F in s) + "-pool2x2]" for s in self.stages]
+        conv = "conv3x3x{}-bn-relu" if self.batchnorm else "conv3x3x{}-relu"
+        parts = ["[" + "-".join(conv.format(F) for F in s) + "-pool2x2]" for s in self.stages]
         parts += [f"fc{M}-relu" for M in self.hidden_dims]
-        last = self.params[f"W{len(self.params) // 2}"]
+        layers = sum(len(s) for s in self.stages) + len(self.hidden_dims) + 1
+        last = self.params[f"W{layers}"]
         n = sum(v.size for v in self.params.values())
         return " -> ".join([*parts, f"fc{last.shape[1]}"]) + f" ({n:,} parameters)"
 
@@ -280,7 +296,18 @@ class ConvNet:
             for i in range(len(stage)):
                 k += 1
                 W, b = self.params[f"W{k}"], self.params[f"b{k}"]
-                if i == len(stage) - 1:
+                last = i == len(stage) - 1
+                if self.batchnorm:
+                    bn = self.bn_params[k]
+                    bn["mode"] = "test" if y is None else "train"
+                    gamma, beta = self.params[f"gamma{k}"], self.params[f"beta{k}"]
+                    if last:
+                        out, cache = conv_bn_relu_pool_forward(
+                            out, W, b, gamma, beta, conv_param, bn, pool_param
+                        )
+                    else:
+                        out, cache = conv_bn_relu_forward(out, W, b, gamma, beta, conv_param, bn)
+                elif last:
                     out, cache = conv_relu_pool_forward(out, W, b, conv_param, pool_param)
                 else:
                     out, cache = conv_relu_forward(out, W, b, conv_param)
@@ -296,7 +323,7 @@ class ConvNet:
             return scores
 
         loss, dout = softmax_loss(scores, y)
-        weights = [self.params[f"W{i}"] for i in range(1, k + 1)]
+        weights = [self.params[f"W{i}"] for i in range(1, k + 1)]  # not gamma, beta
         loss += 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
         grads = {}
         dout, grads[f"W{k}"], grads[f"b{k}"] = affine_backward(dout, caches.pop())
@@ -306,8 +333,18 @@ class ConvNet:
         for stage in reversed(self.stages):
             for i in reversed(range(len(stage))):
                 k -= 1
-                backward = conv_relu_pool_backward if i == len(stage) - 1 else conv_relu_backward
-                dout, grads[f"W{k}"], grads[f"b{k}"] = backward(dout, caches.pop())
+                last = i == len(stage) - 1
+                # The first layer's dx (the gradient for the images) is not needed: skip it.
+                if self.batchnorm:
+                    backward = conv_bn_relu_pool_backward if last else conv_bn_relu_backward
+                    dout, grads[f"W{k}"], grads[f"b{k}"], grads[f"gamma{k}"], grads[f"beta{k}"] = (
+                        backward(dout, caches.pop(), compute_dx=k > 1)
+                    )
+                else:
+                    backward = conv_relu_pool_backward if last else conv_relu_backward
+                    dout, grads[f"W{k}"], grads[f"b{k}"] = backward(
+                        dout, caches.pop(), compute_dx=k > 1
+                    )
         for i, w in enumerate(weights, start=1):
             grads[f"W{i}"] = grads[f"W{i}"] + self.reg * w
         return loss, grads
