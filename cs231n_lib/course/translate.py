@@ -7,8 +7,8 @@ English stays the source of every notebook and message. Translations are gettext
   ``notebooks/<notebook>.ipynb``: ``msgctxt`` is the cell id, ``msgid`` the English text, and
   ``msgstr`` the Korean text. An entry is *current* when its ``msgid`` is the cell's English
   text exactly and it is not marked fuzzy; when the English changes, ``update`` keeps the old
-  Korean, marks it fuzzy and records the old English (``#| msgid``), so the translator sees what
-  changed; a fuzzy entry is *stale* and is never built into a notebook.
+  Korean, marks it fuzzy and records the old English in translator comments, so the translator
+  sees what changed; a fuzzy entry is *stale* and is never built into a notebook.
 - ``cs231n_lib/locale/ko/LC_MESSAGES/cs231n.po`` holds the library's messages (extracted from
   ``_("...")`` calls, see ``cs231n_lib.i18n``); ``lib`` extracts, merges and compiles it to the
   ``.mo`` that the package ships.
@@ -21,6 +21,7 @@ Commands::
                                           cells, ids and metadata as in English)
     translate status [--check]            what is current, stale or missing (word counts)
     translate lib                         extract, merge and compile the library catalogue
+    translate release OUT                 the student release with the Korean notebooks
 
 ``build`` keeps the stored outputs of code cells whose source did not change (translating
 markdown does not change what code prints); ``--execute`` runs the Korean notebook with
@@ -55,6 +56,8 @@ BABEL_CFG = REPO_ROOT / "babel.cfg"
 _FIXED_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 _SOLUTION_LINE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 _HANGUL = re.compile("[\uac00-\ud7a3]")
+GLOSSARY_ID = "ko-glossary"
+PREVIOUS_HEADER = "previous English (the Korean below translates it):"
 STALE_NOTE = (
     "> ⚠️ **번역 갱신 중** — 이 셀의 영어 원문이 바뀌어 한국어 번역이 아직 따라가지 "
     "못했습니다. 아래는 영어 원문입니다."
@@ -72,6 +75,11 @@ def catalog_path(english: Path) -> Path:
 
 def korean_path(english: Path) -> Path:
     return english.parent / LANG / english.name
+
+
+def glossary_path(english: Path) -> Path:
+    """``notebooks/ko/01_knn.glossary.md``: a Korean-only cell inserted after the title."""
+    return english.parent / LANG / f"{english.stem}.glossary.md"
 
 
 def english_notebooks(notebooks: Path = NOTEBOOKS) -> list[Path]:
@@ -156,13 +164,17 @@ def update_catalog(english: Path) -> tuple[Path, dict[str, int]]:
                 previous.string,
                 context=cell.id,
                 auto_comments=comments,
+                user_comments=previous.user_comments if fuzzy else (),
                 flags=previous.flags,
-                previous_id=previous.previous_id if fuzzy else (),
             )
             counts["unchanged"] += 1
         else:
+            # The old English goes into translator comments (Babel cannot read back a
+            # multi-line ``#| msgid``), so the translator sees what changed.
+            before = previous.user_comments if "fuzzy" in previous.flags else []
+            was = before or [PREVIOUS_HEADER, *previous.id.splitlines()]
             catalog.add(source, previous.string, context=cell.id, auto_comments=comments,
-                        flags=["fuzzy"], previous_id=[previous.id])  # fmt: skip
+                        flags=["fuzzy"], user_comments=was)  # fmt: skip
             counts["changed"] += 1
     for ctx, message in old.items():
         catalog.obsolete[(message.id, ctx)] = message
@@ -294,6 +306,11 @@ def build_notebook(english: Path, *, execute: bool = False) -> tuple[Path, Noteb
                 cell.outputs = []
                 cell.execution_count = None
                 needs_run += 1
+    glossary = glossary_path(english)
+    if glossary.exists():  # Korean-only: after the title cell, outside every graded structure
+        ko.cells.insert(
+            1, nbformat.v4.new_markdown_cell(glossary.read_text("utf-8").strip(), id=GLOSSARY_ID)
+        )
     if previous is not None and "widgets" in previous.metadata:
         ko.metadata["widgets"] = previous.metadata["widgets"]
     else:
@@ -313,6 +330,51 @@ def build_notebook(english: Path, *, execute: bool = False) -> tuple[Path, Noteb
                 os.environ["CS231N_LANG"] = before
         needs_run = 0
     return out_path, status, needs_run
+
+
+# --- release ------------------------------------------------------------------------------
+
+ANSWER_STUB_KO = "*(여기에 답을 쓰세요)*"
+
+
+def build_korean_release(source: Path, dest: Path, *, force: bool = False) -> list[str]:
+    """The student release of the Korean edition; returns the notebooks written in Korean.
+
+    It is the English release (``course release``) with each translated notebook in
+    ``notebooks/`` replaced by the student version of ``notebooks/ko/<name>.ipynb``: the same
+    file names, cell ids and student regions, so the grader lifts a Korean student's regions
+    exactly as an English student's. Inline-question placeholders are in Korean. Notebooks not
+    translated yet stay English. Built beside ``dest`` and renamed into place at the end.
+    """
+    from cs231n_lib.course import markers
+    from cs231n_lib.course.release import atomic_directory, build_release, release_notebook
+
+    source, dest = Path(source).resolve(), Path(dest).resolve()
+    if dest.exists() and not force:
+        raise FileExistsError(f"{dest} already exists; choose a new folder or pass --force")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    with atomic_directory(dest) as tmp:
+        tree = tmp / "tree"
+        build_release(source, tree)
+        for english in translated_notebooks(source / "notebooks"):
+            korean = korean_path(english)
+            if not korean.exists():
+                raise FileNotFoundError(
+                    f"{korean} is missing; run `python -m cs231n_lib.course translate build "
+                    f"--execute {english.relative_to(source)}` first"
+                )
+            rel = f"notebooks/{english.name}"
+            student, _names = release_notebook(nbformat.read(korean, as_version=4), rel)
+            for cell in student.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = cell.source.replace(markers.MARKDOWN_ANSWER_STUB, ANSWER_STUB_KO)
+            (tree / rel).write_text(nbformat.writes(student) + "\n", encoding="utf-8")
+            written.append(rel)
+        for item in tree.iterdir():
+            os.replace(item, tmp / item.name)
+        tree.rmdir()
+    return written
 
 
 # --- library catalogue ----------------------------------------------------------------------
@@ -426,6 +488,12 @@ def _cmd_lib(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace) -> int:
+    written = build_korean_release(Path(args.source), Path(args.out), force=args.force)
+    print(f"Korean release written to {args.out}: {', '.join(written) or 'no notebook'} in Korean")
+    return 0
+
+
 def add_translate_parser(sub) -> None:
     """Register ``translate`` and its subcommands on the course CLI."""
     p = sub.add_parser("translate", help="the Korean edition: catalogues and notebooks/ko/")
@@ -442,5 +510,10 @@ def add_translate_parser(sub) -> None:
     q = tsub.add_parser("status", help="current / stale / missing translations")
     q.add_argument("--check", action="store_true", help="exit 1 if anything is stale or missing")
     q.set_defaults(func=_cmd_status)
+    q = tsub.add_parser("release", help="the student release with the Korean notebooks")
+    q.add_argument("out", help="folder to create (must not exist unless --force)")
+    q.add_argument("--source", default=str(REPO_ROOT), help="instructor source tree")
+    q.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    q.set_defaults(func=_cmd_release)
     q = tsub.add_parser("lib", help="extract, merge and compile the library catalogue")
     q.set_defaults(func=_cmd_lib)
