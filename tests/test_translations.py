@@ -304,3 +304,55 @@ def test_korean_release_regions_are_the_english_ones(tmp_path, release):
     en_regions, ko_regions = lifted(release), lifted(ko_release)
     assert en_regions == ko_regions
     assert any(answer in str(r) for r in en_regions["01_knn.ipynb"].values())
+
+
+# --- the real grader on the same answers in both languages --------------------------------
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_a_korean_submission_grades_exactly_as_the_english_one(tmp_path, repo):
+    from cs231n_lib.course import sandbox
+    from cs231n_lib.course.grade import GradeOptions, grade
+    from cs231n_lib.course.grade_run import Limits
+    from cs231n_lib.course.release import build_release
+    from cs231n_lib.course.solutions import fill_regions, solution_regions
+
+    capabilities = sandbox.probe()
+    if capabilities.get("mount+pid namespaces") != "ok":
+        pytest.skip(f"grading needs mount and PID namespaces: {capabilities}")
+    english, korean = tmp_path / "subs" / "student-en", tmp_path / "subs" / "student-ko"
+    build_release(repo, english)
+    translate.build_korean_release(repo, korean)
+    # The same partial work in both: two library functions and the notebook's CV cell.
+    only = {
+        "KNearestNeighbor.compute_distances_two_loops",
+        "KNearestNeighbor.predict_labels",
+        "knn_cross_validation",
+    }
+    regions = solution_regions(repo)
+    assert sorted(fill_regions(english, regions, only)) == sorted(only)
+    assert sorted(fill_regions(korean, regions, only)) == sorted(only)
+    assert "과제 1" in (korean / "notebooks/01_knn.ipynb").read_text(encoding="utf-8")
+
+    options = GradeOptions(
+        out=tmp_path / "out",
+        seed=20240601,
+        notebooks=["01_knn"],
+        limits=Limits(cell_timeout=60, notebook_timeout=300, cpu_seconds=200),
+        cache=tmp_path / "cache",
+        workers=1,
+        progress=False,
+        uid_base=62400,
+    )
+    report = grade([english, korean], options)
+    assert report.failed == []
+    with open(options.out / "gradebook.csv") as fh:
+        rows = {r.pop("student"): r for r in __import__("csv").DictReader(fh)}
+    assert rows["student-ko"] == rows["student-en"]
+    assert 0 < float(rows["student-ko"]["total"]) < 12, rows  # partial, so a real comparison
+    feedback = {
+        s: (options.out / "feedback" / f"{s}.md").read_text(encoding="utf-8").replace(s, "S")
+        for s in rows
+    }
+    assert feedback["student-ko"] == feedback["student-en"]
