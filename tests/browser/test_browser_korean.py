@@ -58,7 +58,12 @@ def test_korean_notebook_in_korean_jupyterlab(page_session, artifacts):
     menu = page.locator(".lm-MenuBar-content").inner_text()
     assert "파일" in menu and "편집" in menu, f"the menu bar is not in Korean: {menu!r}"
 
+    # The run closed the notebook; open it again to read the rendered markdown.
+    view = page_session.window.notebook(NOTEBOOK, "ko-01_knn-view")
+    view.open()
+    page.wait_for_selector(".jp-RenderedMarkdown h1")
     markdown = page.locator(".jp-RenderedMarkdown").all_inner_texts()
+    view.close()
     assert any(text.startswith("과제 1") for text in markdown), markdown[:2]
     assert sum(bool(HANGUL.search(t)) for t in markdown) >= 15, "markdown cells are not Korean"
     assert any("용어 정리" in t for t in markdown), "the glossary cell is not shown"
