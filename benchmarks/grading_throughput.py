@@ -33,9 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from cs231n_lib.course.grade import GradeOptions, grade
-from cs231n_lib.course.release import build_release
-from cs231n_lib.course.solutions import fill_regions, solution_regions
+from cs231n_course.grader import GradeOptions, grade
+from cs231n_course.release import build_release
+from cs231n_course.solutions import fill_regions, solution_regions
 
 REPO = Path(__file__).resolve().parents[1]
 KNN = "cs231n_lib/classifiers/knn.py"
@@ -108,7 +108,7 @@ def run_hostile(root: Path, options: dict) -> None:
     }
     print(f"\nHostile corpus on 01_knn ({len(subs)} submissions, {seconds:.0f} s wall):")
     print(f"{'case':22s} {'expected':>8s} {'got':>5s}  passes  cpu s  what")
-    from cs231n_lib.course.submission import content_hash
+    from cs231n_course.grader.unpack import content_hash
 
     for case, sub in zip(hostile.CASES, subs, strict=True):
         result = by_hash[content_hash(sub)]

@@ -16,7 +16,7 @@ Babel can extract it::
 Placeholders are ``str.format`` fields, never f-strings (an f-string is formatted before
 ``_`` sees it, so it cannot be looked up). The catalogue is
 ``cs231n_lib/locale/<lang>/LC_MESSAGES/cs231n.po``; its compiled ``.mo`` is package data.
-``python -m cs231n_lib.course translate lib`` extracts, merges and compiles them, and a test
+``python -m cs231n_course translate lib`` extracts, merges and compiles them, and a test
 fails when a message has no current translation. Missing translations fall back to English.
 
 ``use_hangul_font()`` makes matplotlib draw Hangul (plots in Korean need a font that has it).
@@ -57,7 +57,7 @@ def translations(lang: str) -> gettext.NullTranslations:
     except FileNotFoundError as err:
         raise FileNotFoundError(
             f"no compiled catalogue for CS231N_LANG={lang!r} in {LOCALE_DIR}; reinstall "
-            f"cs231n_lib, or run `python -m cs231n_lib.course translate lib` in the source tree"
+            f"cs231n_lib, or run `python -m cs231n_course translate lib` in the source tree"
         ) from err
 
 

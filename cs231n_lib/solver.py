@@ -16,8 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cs231n_lib import optim
+from cs231n_lib.atomic import atomic_file
 from cs231n_lib.i18n import _
 
 _DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
@@ -302,15 +301,8 @@ def save_npz_atomic(path, arrays: dict[str, np.ndarray]) -> None:
     A reader never sees a half-written file, and an interrupted save leaves the previous file
     intact.
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def load_checkpoint(path) -> dict:

@@ -20,7 +20,7 @@ def repo() -> Path:
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
     """A fresh student release of this repository (module-scoped: tests only read it)."""
-    from cs231n_lib.course.release import build_release
+    from cs231n_course.release import build_release
 
     out = tmp_path_factory.mktemp("rel") / "student"
     build_release(REPO, out)

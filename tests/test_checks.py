@@ -32,12 +32,12 @@ def test_goldens_are_up_to_date():
         stored = checks._load_golden(name)
         assert set(stored) == set(t.recorded), (
             f"{name}: golden keys {sorted(stored)} != {sorted(t.recorded)}; "
-            f"run: python -m cs231n_lib.course goldens {name}"
+            f"run: python -m cs231n_course goldens {name}"
         )
         for key, value in t.recorded.items():
             np.testing.assert_allclose(
                 stored[key], value, rtol=1e-10, atol=1e-12,
-                err_msg=f"{name}/{key} is stale; run: python -m cs231n_lib.course goldens {name}",
+                err_msg=f"{name}/{key} is stale; run: python -m cs231n_course goldens {name}",
             )  # fmt: skip
 
 

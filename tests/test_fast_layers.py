@@ -44,6 +44,11 @@ def random_conv_configs(count, seed):
     return configs
 
 
+def scaled_error(x, y) -> float:
+    """Largest absolute difference relative to the largest magnitude in the two arrays."""
+    return float(np.max(np.abs(x - y)) / max(1e-8, np.max(np.abs(x)), np.max(np.abs(y))))
+
+
 CONV_CONFIGS = random_conv_configs(40, seed=0) + [
     ((2, 3, 31, 31), (4, 3, 3, 3), 2, 1),  # CS231n's benchmark layout, smaller
     ((1, 2, 28, 31), (2, 2, 5, 5), 3, 2),  # the lecture's (28, 31) example -> 10 x 11
@@ -54,7 +59,13 @@ CONV_CONFIGS = random_conv_configs(40, seed=0) + [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_conv_fast_equals_naive_on_random_shapes(dtype):
     rng = np.random.default_rng(1)
-    tol = 1e-10 if dtype == np.float64 else 1e-4
+    if dtype == np.float64:
+        tol, differ = 1e-10, rel_error
+    else:
+        # float32 sums of ~100 terms of size ~1 carry absolute errors of ~1e-6 in *either*
+        # summation order, so an entry that cancels to ~1e-3 has an elementwise relative error
+        # of ~1e-3 in the naive loops themselves. Measure float32 against the array's scale.
+        tol, differ = 1e-5, scaled_error
     for x_shape, w_shape, stride, pad in CONV_CONFIGS:
         config = f"x {x_shape}, w {w_shape}, stride {stride}, pad {pad}, {dtype.__name__}"
         x, w, b = frozen(
@@ -67,14 +78,14 @@ def test_conv_fast_equals_naive_on_random_shapes(dtype):
         out_fast, cache_fast = conv_forward_fast(x, w, b, conv_param)
         assert out_fast.dtype == dtype, config
         assert out_fast.shape == out_naive.shape, config
-        assert rel_error(out_naive, out_fast) < tol, config
+        assert differ(out_naive, out_fast) < tol, config
         (dout,) = frozen(rng.standard_normal(out_naive.shape).astype(dtype))
         naive = conv_backward_naive(dout, cache_naive)
         fast = conv_backward_fast(dout, cache_fast)
         for name, g_naive, g_fast in zip(("dx", "dw", "db"), naive, fast, strict=True):
             assert g_fast.dtype == dtype, f"{name}: {config}"
             assert g_fast.shape == g_naive.shape, f"{name}: {config}"
-            assert rel_error(g_naive, g_fast) < tol * 10, f"{name}: {config}"
+            assert differ(g_naive, g_fast) < tol * 10, f"{name}: {config}"
 
 
 def random_pool_configs(count, seed):

@@ -20,12 +20,11 @@ from types import SimpleNamespace
 import pytest
 from hostile import CASES, Bases, expected_points
 
-from cs231n_lib.course import sandbox
-from cs231n_lib.course.grade import GradeOptions, grade
-from cs231n_lib.course.grade_run import Limits
-from cs231n_lib.course.release import build_release
-from cs231n_lib.course.sandbox import processes_of
-from cs231n_lib.course.solutions import fill_regions, solution_regions
+from cs231n_course import sandbox
+from cs231n_course.grader import GradeOptions, Limits, grade
+from cs231n_course.release import build_release
+from cs231n_course.sandbox import processes_of
+from cs231n_course.solutions import fill_regions, solution_regions
 
 CAPABILITIES = sandbox.probe()
 pytestmark = [
@@ -166,7 +165,7 @@ def test_killed_batch_resumes_without_double_counting(batch, bases, cache, tmp_p
     cmd = [
         sys.executable,
         "-m",
-        "cs231n_lib.course",
+        "cs231n_course",
         "grade",
         *map(str, subs),
         "--out",

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cs231n_lib.course import sandbox
-from cs231n_lib.course.grade_run import Limits, Runtime, make_policy
+from cs231n_course import sandbox
+from cs231n_course.grader.policy import make_policy
+from cs231n_course.grader.types import Limits, Runtime
 
 CAPABILITIES = sandbox.probe()
 pytestmark = pytest.mark.skipif(
@@ -77,7 +78,7 @@ def _policy(tmp_path: Path, repo: Path, *, cpu: int = 30):
 
 def _run_in_sandbox(policy_path, code: str) -> subprocess.CompletedProcess:
     """Run ``python -c code`` through the sandbox launcher with the policy at ``policy_path``."""
-    command = [sys.executable, "-m", "cs231n_lib.course.sandbox", "run", str(policy_path)]
+    command = [sys.executable, "-m", "cs231n_course.sandbox", "run", str(policy_path)]
     command += ["--", sys.executable, "-c", code]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 

@@ -8,21 +8,21 @@ import zipfile
 
 import pytest
 
-from cs231n_lib.course import markers
-from cs231n_lib.course.grade_run import describe_mismatch
-from cs231n_lib.course.grade_workspace import (
-    NBVAL_MARKER_REMOVED,
-    lift_regions,
-    region_problem,
-    splice_checked,
-)
-from cs231n_lib.course.submission import (
+from cs231n_course import markers
+from cs231n_course.grader.scoring import describe_mismatch
+from cs231n_course.grader.unpack import (
     Submission,
     SubmissionError,
     UnpackLimits,
     content_hash,
     student_id,
     unpack,
+)
+from cs231n_course.grader.workspace import (
+    NBVAL_MARKER_REMOVED,
+    lift_regions,
+    region_problem,
+    splice_checked,
 )
 
 BEGIN = "# >>> BEGIN STUDENT REGION {} (do not edit this line)"

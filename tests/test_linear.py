@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cs231n_course.markers import find_solution_regions
 from cs231n_lib.checks import CheckFailed, check, run
 from cs231n_lib.checks import linear as linear_checks
 from cs231n_lib.classifiers import linear
@@ -19,7 +20,6 @@ from cs231n_lib.classifiers.linear import (
     svm_loss_naive,
     svm_loss_vectorized,
 )
-from cs231n_lib.course.markers import find_solution_regions
 from cs231n_lib.gradient_check import eval_numerical_gradient, rel_error
 
 LOSSES = [svm_loss_naive, svm_loss_vectorized, softmax_loss_naive, softmax_loss_vectorized]

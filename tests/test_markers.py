@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cs231n_lib.course import markers
+from cs231n_course import markers
 
 SOURCE = '''\
 class Model:

@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cs231n_course import markers
 from cs231n_lib.checks import exercises
-from cs231n_lib.course import markers
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -60,7 +60,7 @@ def test_every_code_cell_was_executed_without_error(nb):
             continue
         assert cell.execution_count is not None, (
             f"{path.name} cell {i} ({cell.id}) has no stored execution; run "
-            f"python -m cs231n_lib.course execute {path.relative_to(REPO)}"
+            f"python -m cs231n_course execute {path.relative_to(REPO)}"
         )
         errors = [o for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"{path.name} cell {i} ({cell.id}) stored an error: {errors[0].ename}"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cs231n_lib.course import markers
-from cs231n_lib.course.release import build_release, read_notebook, released_files
-from cs231n_lib.course.solutions import solution_regions
+from cs231n_course import markers
+from cs231n_course.release import build_release, read_notebook, released_files
+from cs231n_course.solutions import solution_regions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,9 +76,10 @@ def test_no_solution_line_reaches_the_release(release):
 
 def test_instructor_only_files_are_left_out(release):
     rels = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
-    assert not any(r.startswith(("tests/", "benchmarks/", "cs231n_lib/course/")) for r in rels)
+    assert not any(r.startswith(("tests/", "benchmarks/", "cs231n_course/")) for r in rels)
     assert "CONTRIBUTING.md" not in rels
     assert "cs231n-course" not in (release / "pyproject.toml").read_text()
+    assert "cs231n_course" not in (release / "pyproject.toml").read_text()
     assert "datasets/cifar10-jpeg75.tar.gz" in rels
     assert set(rels) == set(released_files(REPO))
 
@@ -107,7 +108,7 @@ def test_released_library_imports_only_from_the_release(release):
         "bad = [n for n, m in sys.modules.items() if n.startswith('cs231n_lib')"
         f" and not (getattr(m, '__file__', None) or '').startswith({str(release)!r})]\n"
         "assert not bad, bad\n"
-        "import cs231n_lib.course\n"
+        "import cs231n_course\n"
     )
     env = dict(os.environ, PYTHONPATH=str(release))
     proc = subprocess.run(
@@ -158,7 +159,7 @@ def test_release_refuses_to_overwrite(release):
 def test_release_cli(tmp_path):
     out = tmp_path / "cli"
     proc = subprocess.run(
-        [sys.executable, "-m", "cs231n_lib.course", "release", str(out)],
+        [sys.executable, "-m", "cs231n_course", "release", str(out)],
         capture_output=True,
         text=True,
         check=False,
@@ -185,7 +186,7 @@ def test_student_readme_has_no_instructor_sections(release):
 
 
 def test_unbalanced_instructor_section_is_rejected():
-    from cs231n_lib.course.release import strip_instructor_sections
+    from cs231n_course.release import strip_instructor_sections
 
     with pytest.raises(markers.MarkerError, match=r"README.md:2: .* never closed"):
         strip_instructor_sections("a\n<!-- instructor-only -->\nb\n", "README.md")

@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from cs231n_course.release import build_release, read_notebook
+from cs231n_course.solutions import fill_regions, solution_regions
 from cs231n_lib.checks import exercises as all_exercises
-from cs231n_lib.course.release import build_release, read_notebook
-from cs231n_lib.course.solutions import fill_regions, solution_regions
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,8 @@ import warnings
 import nbformat
 import pytest
 
+from cs231n_course import translate
 from cs231n_lib import config, i18n
-from cs231n_lib.course import translate
 
 TRANSLATED = translate.translated_notebooks()
 HANGUL = translate._HANGUL
@@ -55,7 +55,7 @@ def test_every_library_message_has_a_current_korean_translation():
             problems.append(f"no Hangul: {message.id!r} -> {ko.string!r}")
     assert not problems, (
         "library messages without a current Korean translation; run `python -m "
-        "cs231n_lib.course translate lib`, translate cs231n_lib/locale/ko/LC_MESSAGES/cs231n.po "
+        "cs231n_course translate lib`, translate cs231n_lib/locale/ko/LC_MESSAGES/cs231n.po "
         "and run it again:\n" + "\n".join(problems)
     )
 
@@ -75,7 +75,7 @@ def test_placeholders_survive_translation():
 def test_shipped_mo_is_the_compiled_po():
     mo = translate.LIB_PO.with_suffix(".mo")
     assert mo.read_bytes() == translate.compiled_mo(), (
-        f"{mo} is not the compilation of its .po; run `python -m cs231n_lib.course translate lib`"
+        f"{mo} is not the compilation of its .po; run `python -m cs231n_course translate lib`"
     )
 
 
@@ -170,12 +170,12 @@ def test_english_leaves_the_font_alone(monkeypatch):
 def test_korean_notebook_has_the_english_structure_and_code(english):
     en = nbformat.read(english, as_version=4)
     korean_file = translate.korean_path(english)
-    assert korean_file.exists(), "run `python -m cs231n_lib.course translate build --execute`"
+    assert korean_file.exists(), "run `python -m cs231n_course translate build --execute`"
     ko = nbformat.read(korean_file, as_version=4)
     ko_cells = _without_glossary(ko)
     assert [c.id for c in ko_cells] == [c.id for c in en.cells]
     assert [c.cell_type for c in ko_cells] == [c.cell_type for c in en.cells]
-    hint = f"{korean_file} is out of date: run `python -m cs231n_lib.course translate build "
+    hint = f"{korean_file} is out of date: run `python -m cs231n_course translate build "
     for e, k in zip(en.cells, ko_cells, strict=True):
         assert k.metadata == e.metadata, f"{hint}--execute` (cell {e.id}: metadata differs)"
         if e.cell_type == "code":
@@ -196,7 +196,7 @@ def test_every_markdown_cell_has_a_current_translation(english):
     status = translate.notebook_status(english)
     assert status.complete, (
         f"{english.name}: stale {status.stale}, missing {status.missing}, problems "
-        f"{status.problems}. The English changed: run `python -m cs231n_lib.course translate "
+        f"{status.problems}. The English changed: run `python -m cs231n_course translate "
         f"update {english.relative_to(translate.REPO_ROOT)}`, translate the fuzzy entries of "
         f"{translate.catalog_path(english).relative_to(translate.REPO_ROOT)}, then "
         f"`translate build`"
@@ -269,8 +269,8 @@ def test_a_translation_that_loses_a_solution_marker_is_refused():
 
 
 def test_korean_release_regions_are_the_english_ones(tmp_path, release):
-    from cs231n_lib.course import markers
-    from cs231n_lib.course.grade_workspace import lift_regions
+    from cs231n_course import markers
+    from cs231n_course.grader.workspace import lift_regions
 
     release = shutil.copytree(release, tmp_path / "en")  # the fixture is shared: only read it
     ko_release = tmp_path / "ko"
@@ -313,11 +313,10 @@ def test_korean_release_regions_are_the_english_ones(tmp_path, release):
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_a_korean_submission_grades_exactly_as_the_english_one(tmp_path, repo):
-    from cs231n_lib.course import sandbox
-    from cs231n_lib.course.grade import GradeOptions, grade
-    from cs231n_lib.course.grade_run import Limits
-    from cs231n_lib.course.release import build_release
-    from cs231n_lib.course.solutions import fill_regions, solution_regions
+    from cs231n_course import sandbox
+    from cs231n_course.grader import GradeOptions, Limits, grade
+    from cs231n_course.release import build_release
+    from cs231n_course.solutions import fill_regions, solution_regions
 
     capabilities = sandbox.probe()
     if capabilities.get("mount+pid namespaces") != "ok":

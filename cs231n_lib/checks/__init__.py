@@ -13,12 +13,15 @@ grading (``CS231N_GRADING_SEED`` set by the grader)
     instead of judging it. The grader compares those lines, outside the student's kernel, with
     the lines the instructor's solution printed for the same seed; nothing a student can
     monkeypatch in the kernel decides the grade.
-record (instructor: ``python -m cs231n_lib.course goldens``)
+record (instructor: ``python -m cs231n_course goldens``)
     Runs the solution and stores the golden values.
 
-A check is a function registered with :func:`exercise`; it receives a :class:`Checker`
-``t`` and uses ``t.rng`` for its inputs, ``t.call`` to run student code, and ``t.close`` /
-``t.equal`` / ``t.true`` to state what must hold. Checks live in one module per assignment
+A check is a function registered with :func:`exercise`, which names the exercise once: after
+the function it checks (``@exercise(layers.affine_forward)``), from which it also derives the
+"fix ... in <file>" text. It receives a :class:`Checker` ``t`` and uses ``t.rng`` for its
+inputs, ``t.call`` to run student code, ``t.close`` / ``t.equal`` / ``t.true`` to state what
+must hold, and ``with t.inputs_unchanged(inputs, hint=...)`` around calls that must not modify
+their inputs in place. Checks live in one module per assignment
 (``checks/knn.py``, ``checks/linear.py`` ...).
 """
 
@@ -31,13 +34,15 @@ import io
 import pkgutil
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from cs231n_lib import config
+from cs231n_lib.atomic import atomic_file
 from cs231n_lib.i18n import _
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
@@ -62,8 +67,39 @@ class Exercise:
 _REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(name: str, where: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a check function under an exercise name."""
+def where_of(*code: Callable) -> str:
+    """ "<qualified name> [and ...] in <file>" for student functions of one library file:
+    the same names the release gives their student regions."""
+    files = {_library_path(fn) for fn in code}
+    if len(files) != 1:
+        raise ValueError(f"where_of() takes functions of one file, got {sorted(files)}")
+    names = " and ".join(inspect.unwrap(fn).__qualname__ for fn in code)
+    return f"{names} in {files.pop()}"
+
+
+def _library_path(fn: Callable) -> str:
+    source = Path(inspect.getsourcefile(inspect.unwrap(fn))).resolve()
+    return source.relative_to(Path(__file__).resolve().parents[2]).as_posix()
+
+
+def exercise(
+    name: str | Callable, where: str | Callable | tuple[Callable, ...] | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a check function.
+
+    ``@exercise(layers.affine_forward)``: the exercise is named after the function it checks
+    and its ``where`` is derived from it (``affine_forward in cs231n_lib/layers.py``).
+    ``@exercise("name", code)`` or ``@exercise("name", (code, ...))`` when the name differs;
+    ``@exercise("name", "the ... cell of notebooks/...")`` for a notebook result.
+    """
+    if callable(name):
+        name, where = name.__name__, (name if where is None else where)
+    if callable(where):
+        where = where_of(where)
+    elif isinstance(where, tuple):
+        where = where_of(*where)
+    if not isinstance(where, str):
+        raise TypeError(f"exercise {name!r}: say where the student code is")
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         if name in _REGISTRY:
@@ -129,6 +165,16 @@ class Checker:
             arr = _as_array(key, value)
             self.lines.append(f"  {key}: {fingerprint(arr, rtol=rtol, atol=atol)}")
 
+    @contextmanager
+    def inputs_unchanged(
+        self, arrays: dict, *, hint: str, key: str = "inputs unchanged", fn: str | None = None
+    ) -> Iterator[None]:
+        """Around calls of student code: afterwards every array of ``arrays`` must be as it
+        was before. ``fn`` names the code in the message (default: the exercise's name)."""
+        before = snapshot(arrays)
+        yield
+        self.unchanged(fn or self.exercise.name, arrays, before, hint=hint, key=key)
+
     def unchanged(
         self, fn: str, arrays: dict, before: dict, *, hint: str, key: str = "inputs unchanged"
     ) -> None:
@@ -162,7 +208,7 @@ class Checker:
             if key not in self.golden:
                 raise RuntimeError(
                     f"no golden value {key!r} for exercise {self.exercise.name!r}; the "
-                    f"instructor must run: python -m cs231n_lib.course goldens"
+                    f"instructor must run: python -m cs231n_course goldens"
                 )
             expected = self.golden[key]
         problem = compare(key, got_arr, np.asarray(expected), exact=exact, rtol=rtol, atol=atol)
@@ -322,15 +368,13 @@ def check(name: str, **values) -> None:
 
 def _write_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Like ``np.savez``, but with fixed zip timestamps, so equal values give equal bytes."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+    with atomic_file(path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
         for key in sorted(arrays):
             buf = io.BytesIO()
             np.lib.format.write_array(buf, np.asarray(arrays[key]), allow_pickle=False)
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, buf.getvalue())
-    tmp.replace(path)
 
 
 def record_goldens(names: list[str] | None = None) -> list[Path]:

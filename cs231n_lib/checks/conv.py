@@ -12,11 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import layers
-from cs231n_lib.checks import exercise, snapshot
+from cs231n_lib.checks import exercise
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
-
-LAYERS = "cs231n_lib/layers.py"
 
 # The deck's worked example: a 4x4 input, a 3x3 filter, pad 1, stride 1 (by hand in the notes).
 LECTURE_X = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=np.float64)
@@ -32,18 +30,17 @@ POOL_OUT = np.array([[6, 8], [3, 4]], dtype=np.float64)
 _HINT = "pad into a new array (np.pad) and accumulate into new arrays, never into x, w, b or dout"
 
 
-@exercise("conv_forward_naive", f"conv_forward_naive in {LAYERS}")
+@exercise(layers.conv_forward_naive)
 def _conv_forward_naive(t):
     x = t.rng.standard_normal((2, 3, 5, 6))  # (N, C, H, W), not square
     w = t.rng.standard_normal((4, 3, 3, 2))  # (F, C, HH, WW), not square
     b = t.rng.standard_normal(4)  # (F,)
     inputs = {"x": x, "w": w, "b": b}
-    before = snapshot(inputs)
-    out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 1, "pad": 1})
-    t.close("out with stride 1, pad 1", out)
-    out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 2, "pad": 2})
-    t.close("out with stride 2, pad 2", out)
-    t.unchanged("conv_forward_naive", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 1, "pad": 1})
+        t.close("out with stride 1, pad 1", out)
+        out, _ = t.call(layers.conv_forward_naive, x, w, b, {"stride": 2, "pad": 2})
+        t.close("out with stride 2, pad 2", out)
     lecture, _ = t.call(
         layers.conv_forward_naive,
         LECTURE_X[None, None], LECTURE_W[None, None], np.zeros(1), {"stride": 1, "pad": 1},
@@ -51,7 +48,7 @@ def _conv_forward_naive(t):
     t.close("the lecture's 4x4 example", lecture, LECTURE_OUT[None, None], rtol=1e-12)
 
 
-@exercise("conv_backward_naive", f"conv_backward_naive in {LAYERS}")
+@exercise(layers.conv_backward_naive)
 def _conv_backward_naive(t):
     x = t.rng.standard_normal((2, 3, 5, 5))  # (N, C, H, W)
     w = t.rng.standard_normal((3, 3, 3, 2))  # (F, C, HH, WW)
@@ -59,34 +56,32 @@ def _conv_backward_naive(t):
     conv_param = {"stride": 1, "pad": 1}  # H_out = 5, W_out = (5 + 2 - 2)/1 + 1 = 6
     dout = t.rng.standard_normal((2, 3, 5, 6))  # (N, F, H_out, W_out)
     inputs = {"dout": dout, "x": x, "w": w, "b": b}
-    before = snapshot(inputs)
-    dx, dw, db = t.call(layers.conv_backward_naive, dout, (x, w, b, conv_param))
-    t.close("dx", dx)
-    t.close("dw", dw)
-    t.close("db", db)
-    # Stride 3 makes windows skip rows and columns: those inputs get no gradient at all.
-    x3 = t.rng.standard_normal((1, 2, 7, 7))
-    w3 = t.rng.standard_normal((2, 2, 2, 2))
-    dout3 = t.rng.standard_normal((1, 2, 3, 3))  # (7 + 2*1 - 2)/3 + 1 = 3
-    dx3, dw3, db3 = t.call(
-        layers.conv_backward_naive, dout3, (x3, w3, np.zeros(2), {"stride": 3, "pad": 1})
-    )
-    t.close("dx with stride 3, pad 1", dx3)
-    t.close("dw with stride 3, pad 1", dw3)
-    t.unchanged("conv_backward_naive", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        dx, dw, db = t.call(layers.conv_backward_naive, dout, (x, w, b, conv_param))
+        t.close("dx", dx)
+        t.close("dw", dw)
+        t.close("db", db)
+        # Stride 3 makes windows skip rows and columns: those inputs get no gradient at all.
+        x3 = t.rng.standard_normal((1, 2, 7, 7))
+        w3 = t.rng.standard_normal((2, 2, 2, 2))
+        dout3 = t.rng.standard_normal((1, 2, 3, 3))  # (7 + 2*1 - 2)/3 + 1 = 3
+        dx3, dw3, db3 = t.call(
+            layers.conv_backward_naive, dout3, (x3, w3, np.zeros(2), {"stride": 3, "pad": 1})
+        )
+        t.close("dx with stride 3, pad 1", dx3)
+        t.close("dw with stride 3, pad 1", dw3)
 
 
-@exercise("max_pool_forward_naive", f"max_pool_forward_naive in {LAYERS}")
+@exercise(layers.max_pool_forward_naive)
 def _max_pool_forward_naive(t):
     x = t.rng.standard_normal((2, 3, 4, 6))  # (N, C, H, W)
-    before = snapshot({"x": x})
-    pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    out, _ = t.call(layers.max_pool_forward_naive, x, pool)
-    t.close("out with 2x2 windows, stride 2", out)
-    pool = {"pool_height": 2, "pool_width": 3, "stride": 1}  # overlapping, not square
-    out, _ = t.call(layers.max_pool_forward_naive, x, pool)
-    t.close("out with 2x3 windows, stride 1", out)
-    t.unchanged("max_pool_forward_naive", {"x": x}, before, hint=_HINT)
+    with t.inputs_unchanged({"x": x}, hint=_HINT):
+        pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
+        out, _ = t.call(layers.max_pool_forward_naive, x, pool)
+        t.close("out with 2x2 windows, stride 2", out)
+        pool = {"pool_height": 2, "pool_width": 3, "stride": 1}  # overlapping, not square
+        out, _ = t.call(layers.max_pool_forward_naive, x, pool)
+        t.close("out with 2x3 windows, stride 1", out)
     lecture, _ = t.call(
         layers.max_pool_forward_naive,
         POOL_X[None, None], {"pool_height": 2, "pool_width": 2, "stride": 2},
@@ -94,16 +89,15 @@ def _max_pool_forward_naive(t):
     t.close("the lecture's 2x2 stride-2 example", lecture, POOL_OUT[None, None], rtol=1e-12)
 
 
-@exercise("max_pool_backward_naive", f"max_pool_backward_naive in {LAYERS}")
+@exercise(layers.max_pool_backward_naive)
 def _max_pool_backward_naive(t):
     x = t.rng.standard_normal((2, 2, 6, 4))  # (N, C, H, W)
     pool = {"pool_height": 3, "pool_width": 2, "stride": 1}  # overlapping windows
     dout = t.rng.standard_normal((2, 2, 4, 3))  # (N, C, H_out, W_out)
     inputs = {"dout": dout, "x": x}
-    before = snapshot(inputs)
-    dx = t.call(layers.max_pool_backward_naive, dout, (x, pool))
-    t.close("dx with overlapping 3x2 windows", dx)
-    t.unchanged("max_pool_backward_naive", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        dx = t.call(layers.max_pool_backward_naive, dout, (x, pool))
+        t.close("dx with overlapping 3x2 windows", dx)
     # After a ReLU whole windows are 0: the gradient goes to the first maximum only.
     ties = np.maximum(t.rng.standard_normal((1, 2, 4, 4)), 0.0)
     ties[0, 0, :2, :2] = 0.0
@@ -120,10 +114,7 @@ def _max_pool_backward_naive(t):
     t.close("dx when several entries tie (gradient to the first maximum)", dx2, expected)
 
 
-@exercise(
-    "three_layer_convnet",
-    "ThreeLayerConvNet.__init__ and ThreeLayerConvNet.loss in cs231n_lib/classifiers/cnn.py",
-)
+@exercise("three_layer_convnet", (ThreeLayerConvNet.__init__, ThreeLayerConvNet.loss))
 def _three_layer_convnet(t):
     C, H, W, F, fs, hidden, classes, N = 2, 6, 8, 3, 3, 7, 4, 3
     std = 0.05

@@ -7,8 +7,6 @@ import numpy as np
 from cs231n_lib.checks import Checker, exercise
 from cs231n_lib.classifiers.knn import KNearestNeighbor
 
-_FILE = "cs231n_lib/classifiers/knn.py"
-
 
 def _small_case(t: Checker, num_train: int = 9, num_test: int = 5, D: int = 6):
     """Integer-valued pixels, like images, with one test point equal to a training point."""
@@ -27,17 +25,17 @@ def _distances(t: Checker, method: str) -> None:
     t.close("dists", dists, rtol=1e-9, atol=1e-3)  # atol: sqrt of round-off near distance 0
 
 
-@exercise("compute_distances_two_loops", f"KNearestNeighbor.compute_distances_two_loops in {_FILE}")
+@exercise(KNearestNeighbor.compute_distances_two_loops)
 def _two_loops(t: Checker) -> None:
     _distances(t, "compute_distances_two_loops")
 
 
-@exercise("compute_distances_one_loop", f"KNearestNeighbor.compute_distances_one_loop in {_FILE}")
+@exercise(KNearestNeighbor.compute_distances_one_loop)
 def _one_loop(t: Checker) -> None:
     _distances(t, "compute_distances_one_loop")
 
 
-@exercise("compute_distances_no_loops", f"KNearestNeighbor.compute_distances_no_loops in {_FILE}")
+@exercise(KNearestNeighbor.compute_distances_no_loops)
 def _no_loops(t: Checker) -> None:
     _distances(t, "compute_distances_no_loops")
     # Large, nearly equal vectors: the expansion ||a||^2 + ||b||^2 - 2ab cancels badly here.
@@ -53,7 +51,7 @@ def _no_loops(t: Checker) -> None:
     )
 
 
-@exercise("predict_labels", f"KNearestNeighbor.predict_labels in {_FILE}")
+@exercise(KNearestNeighbor.predict_labels)
 def _predict_labels(t: Checker) -> None:
     knn = KNearestNeighbor()
     num_train = 12

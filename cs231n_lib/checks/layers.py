@@ -13,12 +13,9 @@ import warnings
 import numpy as np
 
 from cs231n_lib import config, layer_utils, layers, optim
-from cs231n_lib.checks import CheckFailed, exercise, snapshot
+from cs231n_lib.checks import CheckFailed, exercise
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
-
-LAYERS = "cs231n_lib/layers.py"
-
 
 _HINT = (
     "compute into a new array instead "
@@ -29,60 +26,55 @@ _HINT = (
 # ---- layers ---------------------------------------------------------------------------------
 
 
-@exercise("affine_forward", f"affine_forward in {LAYERS}")
+@exercise(layers.affine_forward)
 def _affine_forward(t):
     x = t.rng.standard_normal((3, 2, 4))  # (N, d1, d2), D = 8
     w = t.rng.standard_normal((8, 5))  # (D, M)
     b = t.rng.standard_normal(5)  # (M,)
     inputs = {"x": x, "w": w, "b": b}
-    before = snapshot(inputs)
-    out, _ = t.call(layers.affine_forward, x, w, b)
-    t.close("out", out)
-    t.unchanged("affine_forward", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        out, _ = t.call(layers.affine_forward, x, w, b)
+        t.close("out", out)
 
 
-@exercise("affine_backward", f"affine_backward in {LAYERS}")
+@exercise(layers.affine_backward)
 def _affine_backward(t):
     x = t.rng.standard_normal((4, 3, 2))  # (N, d1, d2), D = 6
     w = t.rng.standard_normal((6, 5))  # (D, M)
     b = t.rng.standard_normal(5)  # (M,)
     dout = t.rng.standard_normal((4, 5))  # (N, M)
     inputs = {"dout": dout, "x": x, "w": w, "b": b}
-    before = snapshot(inputs)
-    dx, dw, db = t.call(layers.affine_backward, dout, (x, w, b))
-    t.close("dx", dx)
-    t.close("dw", dw)
-    t.close("db", db)
-    t.unchanged("affine_backward", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        dx, dw, db = t.call(layers.affine_backward, dout, (x, w, b))
+        t.close("dx", dx)
+        t.close("dw", dw)
+        t.close("db", db)
 
 
-@exercise("relu_forward", f"relu_forward in {LAYERS}")
+@exercise(layers.relu_forward)
 def _relu_forward(t):
     x = t.rng.standard_normal((4, 6))
-    before = snapshot({"x": x})
-    out, _ = t.call(layers.relu_forward, x)
-    t.close("out", out)
-    t.unchanged("relu_forward", {"x": x}, before, hint=_HINT)
+    with t.inputs_unchanged({"x": x}, hint=_HINT):
+        out, _ = t.call(layers.relu_forward, x)
+        t.close("out", out)
 
 
-@exercise("relu_backward", f"relu_backward in {LAYERS}")
+@exercise(layers.relu_backward)
 def _relu_backward(t):
     x = t.rng.standard_normal((5, 4))
     dout = t.rng.standard_normal((5, 4))
     inputs = {"dout": dout, "x": x}
-    before = snapshot(inputs)
-    dx = t.call(layers.relu_backward, dout, x)
-    t.close("dx", dx)
-    t.unchanged("relu_backward", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        dx = t.call(layers.relu_backward, dout, x)
+        t.close("dx", dx)
 
 
-@exercise("sigmoid_forward", f"sigmoid_forward in {LAYERS}")
+@exercise(layers.sigmoid_forward)
 def _sigmoid_forward(t):
     x = t.rng.standard_normal((4, 5)) * 3
-    before = snapshot({"x": x})
-    out, _ = t.call(layers.sigmoid_forward, x)
-    t.close("out", out)
-    t.unchanged("sigmoid_forward", {"x": x}, before, hint=_HINT)
+    with t.inputs_unchanged({"x": x}, hint=_HINT):
+        out, _ = t.call(layers.sigmoid_forward, x)
+        t.close("out", out)
     big = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -96,15 +88,14 @@ def _sigmoid_forward(t):
     )
 
 
-@exercise("sigmoid_backward", f"sigmoid_backward in {LAYERS}")
+@exercise(layers.sigmoid_backward)
 def _sigmoid_backward(t):
     out = t.rng.uniform(0.01, 0.99, size=(3, 5))  # a sigmoid output
     dout = t.rng.standard_normal((3, 5))
     inputs = {"dout": dout, "out": out}
-    before = snapshot(inputs)
-    dx = t.call(layers.sigmoid_backward, dout, out)
-    t.close("dx", dx)
-    t.unchanged("sigmoid_backward", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        dx = t.call(layers.sigmoid_backward, dout, out)
+        t.close("dx", dx)
 
 
 def _scores_labels(t, N=6, C=4):
@@ -113,26 +104,24 @@ def _scores_labels(t, N=6, C=4):
     return x, y
 
 
-@exercise("svm_loss", f"svm_loss in {LAYERS}")
+@exercise(layers.svm_loss)
 def _svm_loss(t):
     x, y = _scores_labels(t)
     inputs = {"x": x, "y": y}
-    before = snapshot(inputs)
-    loss, dx = t.call(layers.svm_loss, x, y)
-    t.close("loss", loss)
-    t.close("dx", dx)
-    t.unchanged("svm_loss", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        loss, dx = t.call(layers.svm_loss, x, y)
+        t.close("loss", loss)
+        t.close("dx", dx)
 
 
-@exercise("softmax_loss", f"softmax_loss in {LAYERS}")
+@exercise(layers.softmax_loss)
 def _softmax_loss(t):
     x, y = _scores_labels(t)
     inputs = {"x": x, "y": y}
-    before = snapshot(inputs)
-    loss, dx = t.call(layers.softmax_loss, x, y)
-    t.close("loss", loss)
-    t.close("dx", dx)
-    t.unchanged("softmax_loss", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT):
+        loss, dx = t.call(layers.softmax_loss, x, y)
+        t.close("loss", loss)
+        t.close("dx", dx)
     # Scores of size 1e4: exp overflows unless each row is shifted by its maximum first.
     big = np.array([[1e4, -1e4, 0.0], [0.0, 1e4, 1e4]])
     with warnings.catch_warnings(record=True), np.errstate(all="ignore"):
@@ -148,23 +137,20 @@ def _softmax_loss(t):
     )
 
 
-@exercise(
-    "affine_relu", "affine_relu_forward and affine_relu_backward in cs231n_lib/layer_utils.py"
-)
+@exercise("affine_relu", (layer_utils.affine_relu_forward, layer_utils.affine_relu_backward))
 def _affine_relu(t):
     x = t.rng.standard_normal((3, 2, 3))  # (N, d1, d2), D = 6
     w = t.rng.standard_normal((6, 7))  # (D, M)
     b = t.rng.standard_normal(7)  # (M,)
     dout = t.rng.standard_normal((3, 7))  # (N, M)
     inputs = {"dout": dout, "x": x, "w": w, "b": b}
-    before = snapshot(inputs)
-    out, cache = t.call(layer_utils.affine_relu_forward, x, w, b)
-    t.close("out", out)
-    dx, dw, db = t.call(layer_utils.affine_relu_backward, dout, cache)
-    t.close("dx", dx)
-    t.close("dw", dw)
-    t.close("db", db)
-    t.unchanged("affine_relu_forward/backward", inputs, before, hint=_HINT)
+    with t.inputs_unchanged(inputs, hint=_HINT, fn="affine_relu_forward/backward"):
+        out, cache = t.call(layer_utils.affine_relu_forward, x, w, b)
+        t.close("out", out)
+        dx, dw, db = t.call(layer_utils.affine_relu_backward, dout, cache)
+        t.close("dx", dx)
+        t.close("dw", dw)
+        t.close("db", db)
 
 
 # ---- update rules ---------------------------------------------------------------------------
@@ -179,28 +165,27 @@ def _run_rule(t, name, rule, state_keys, hyper):
     for step in (1, 2):
         dw = t.rng.standard_normal((3, 4))
         inputs = {"w": w, "dw": dw, **{k: config[k] for k in state_keys}}
-        before = snapshot(inputs)
-        next_w, new_config = t.call(rule, w, dw, config)
-        if not isinstance(new_config, dict):
-            raise CheckFailed(f"{name} must return (next_w, config); got {type(new_config)}")
-        t.close(f"next_w after step {step}", next_w)
-        for key in state_keys:
-            t.close(f"config[{key!r}] after step {step}", new_config.get(key))
-        t.unchanged(name, inputs, before, key=f"inputs unchanged (step {step})", hint=_HINT)
+        with t.inputs_unchanged(inputs, key=f"inputs unchanged (step {step})", hint=_HINT):
+            next_w, new_config = t.call(rule, w, dw, config)
+            if not isinstance(new_config, dict):
+                raise CheckFailed(f"{name} must return (next_w, config); got {type(new_config)}")
+            t.close(f"next_w after step {step}", next_w)
+            for key in state_keys:
+                t.close(f"config[{key!r}] after step {step}", new_config.get(key))
         w, config = next_w, new_config
 
 
-@exercise("sgd_momentum", "sgd_momentum in cs231n_lib/optim.py")
+@exercise(optim.sgd_momentum)
 def _sgd_momentum(t):
     _run_rule(t, "sgd_momentum", optim.sgd_momentum, ("velocity",), {"learning_rate": 0.05})
 
 
-@exercise("rmsprop", "rmsprop in cs231n_lib/optim.py")
+@exercise(optim.rmsprop)
 def _rmsprop(t):
     _run_rule(t, "rmsprop", optim.rmsprop, ("cache",), {"learning_rate": 0.02})
 
 
-@exercise("adam", "adam in cs231n_lib/optim.py")
+@exercise(optim.adam)
 def _adam(t):
     _run_rule(t, "adam", optim.adam, ("m", "v"), {"learning_rate": 0.01, "t": 3})
     # From a fresh config the first step must use t = 1 and move each weight by about
@@ -215,10 +200,7 @@ def _adam(t):
 # ---- the network ----------------------------------------------------------------------------
 
 
-@exercise(
-    "two_layer_net",
-    "TwoLayerNet.__init__ and TwoLayerNet.loss in cs231n_lib/classifiers/two_layer_net.py",
-)
+@exercise("two_layer_net", (TwoLayerNet.__init__, TwoLayerNet.loss))
 def _two_layer_net(t):
     D, H, C, N = 40, 50, 6, 5
     std = 0.02

@@ -73,22 +73,22 @@ def _check_loss(t: Checker, fn, *, stability: bool) -> None:
         t.close("dW_large_scores", dW)
 
 
-@exercise("svm_loss_naive", f"svm_loss_naive in {_FILE}")
+@exercise(linear.svm_loss_naive)
 def check_svm_loss_naive(t: Checker) -> None:
     _check_loss(t, linear.svm_loss_naive, stability=False)
 
 
-@exercise("svm_loss_vectorized", f"svm_loss_vectorized in {_FILE}")
+@exercise(linear.svm_loss_vectorized)
 def check_svm_loss_vectorized(t: Checker) -> None:
     _check_loss(t, linear.svm_loss_vectorized, stability=False)
 
 
-@exercise("softmax_loss_naive", f"softmax_loss_naive in {_FILE}")
+@exercise(linear.softmax_loss_naive)
 def check_softmax_loss_naive(t: Checker) -> None:
     _check_loss(t, linear.softmax_loss_naive, stability=True)
 
 
-@exercise("softmax_loss_vectorized", f"softmax_loss_vectorized in {_FILE}")
+@exercise(linear.softmax_loss_vectorized)
 def check_softmax_loss_vectorized(t: Checker) -> None:
     _check_loss(t, linear.softmax_loss_vectorized, stability=True)
 
@@ -160,7 +160,7 @@ def check_linear_classifier_train(t: Checker) -> None:
     )
 
 
-@exercise("linear_classifier_predict", f"LinearClassifier.predict in {_FILE}")
+@exercise("linear_classifier_predict", linear.LinearClassifier.predict)
 def check_linear_classifier_predict(t: Checker) -> None:
     N, D, C = 25, 7, 5
     W = t.rng.standard_normal((D, C))  # (D, C)

@@ -22,12 +22,12 @@ and the prediction of :class:`LinearClassifier`; the rest is support code.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from cs231n_lib.atomic import atomic_file
 
 
 def svm_loss_naive(W, X, y, reg):
@@ -398,16 +398,8 @@ class LinearClassifier:
         if self.W is None:
             raise RuntimeError("nothing to save: the classifier has no weights yet")
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, W=np.asarray(self.W), kind=np.array(type(self).__name__))
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path, "wb") as f:
+            np.savez(f, W=np.asarray(self.W), kind=np.array(type(self).__name__))
 
     def load(self, path):
         """Read weights written by :meth:`save` (no pickles are ever loaded).

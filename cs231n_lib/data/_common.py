@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
+
+from cs231n_lib.atomic import atomic_file
 
 CLASSES: tuple[str, ...] = (
     "airplane",
@@ -99,15 +99,5 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
     replaces ``path`` in one ``os.replace``. A process killed at any moment leaves either the
     old file or the new one (and at worst a hidden ``.*.tmp`` file, never read).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode as umask allows
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path, "wb") as f:
+        np.save(f, array, allow_pickle=False)

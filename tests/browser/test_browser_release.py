@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from cs231n_lib.course.release import build_release
+from cs231n_course.release import build_release
 
 from .conftest import REPO, lab_window_for
 from .lab import running_lab

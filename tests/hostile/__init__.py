@@ -221,7 +221,7 @@ def _malformed(tree: Path, bases: Bases) -> None:
 
 
 def _partial(bases: Bases, folder: Path) -> Path:
-    from cs231n_lib.course.solutions import fill_regions, solution_regions
+    from cs231n_course.solutions import fill_regions, solution_regions
 
     tree = copy_tree(bases.release, folder / "partial")
     fill_regions(tree, solution_regions(bases.source_root), only={R_TWO, R_PRED})

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.course import markers
-from cs231n_lib.course.release import read_notebook, released_files
+from cs231n_course import markers
+from cs231n_course.release import read_notebook, released_files
 
 # {relative path: {region name: region}}; for notebooks the key is "<path>::<cell id>".
 Regions = dict[str, dict[str, markers.StudentRegion]]
@@ -42,23 +42,6 @@ def solution_regions(source_root: Path) -> Regions:
                 bodies = _solution_bodies(lines, rel, python=False, cell=cell.get("id"))
                 if bodies:
                     regions[f"{rel}::{cell.id}"] = bodies
-    return regions
-
-
-def student_regions(student_root: Path) -> Regions:
-    """Every student region of a released or submitted tree, by file and name."""
-    regions: Regions = {}
-    for path in sorted(student_root.rglob("*")):
-        rel = path.relative_to(student_root).as_posix()
-        if path.suffix == ".py":
-            found = markers.read_student_regions(path.read_text(encoding="utf-8").splitlines(), rel)
-            if found:
-                regions[rel] = found
-        elif path.suffix == ".ipynb":
-            for cell in read_notebook(path).cells:
-                found = markers.read_student_regions(cell.source.splitlines(), rel)
-                if found:
-                    regions[f"{rel}::{cell.id}"] = found
     return regions
 
 

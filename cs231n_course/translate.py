@@ -1,4 +1,4 @@
-"""The Korean edition, built from the English source: ``python -m cs231n_lib.course translate``.
+"""The Korean edition, built from the English source: ``python -m cs231n_course translate``.
 
 English stays the source of every notebook and message. Translations are gettext catalogues
 (PO files, read and written with Babel):
@@ -46,7 +46,9 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from cs231n_lib.atomic import write_atomic
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO_ROOT / "notebooks"
 LANG = "ko"
 LIB_DOMAIN = "cs231n"
@@ -106,7 +108,7 @@ def _new_catalog(project: str) -> Catalog:
         fuzzy=False,
         header_comment=(
             f"# Korean translation of {project} (CS231n in numpy), from the English source.\n"
-            "# Edit msgstr only; `python -m cs231n_lib.course translate` merges and builds."
+            "# Edit msgstr only; `python -m cs231n_course translate` merges and builds."
         ),
     )
 
@@ -120,14 +122,7 @@ def write_catalog(catalog: Catalog, path: Path) -> None:
     """Write a PO file atomically (a crash never leaves half a catalogue)."""
     buf = io.BytesIO()
     write_po(buf, catalog, width=0, include_previous=True, include_lineno=False)
-    _write_atomic(path, buf.getvalue())
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
 
 
 def markdown_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -315,7 +310,7 @@ def build_notebook(english: Path, *, execute: bool = False) -> tuple[Path, Noteb
         ko.metadata["widgets"] = previous.metadata["widgets"]
     else:
         ko.metadata.pop("widgets", None)
-    from cs231n_lib.course.notebooks import execute_notebook, write_notebook_atomic
+    from cs231n_course.notebooks import execute_notebook, write_notebook_atomic
 
     write_notebook_atomic(ko, out_path)
     if execute:
@@ -346,8 +341,9 @@ def build_korean_release(source: Path, dest: Path, *, force: bool = False) -> li
     exactly as an English student's. Inline-question placeholders are in Korean. Notebooks not
     translated yet stay English. Built beside ``dest`` and renamed into place at the end.
     """
-    from cs231n_lib.course import markers
-    from cs231n_lib.course.release import atomic_directory, build_release, release_notebook
+    from cs231n_course import markers
+    from cs231n_course.release import build_release, release_notebook
+    from cs231n_lib.atomic import atomic_directory
 
     source, dest = Path(source).resolve(), Path(dest).resolve()
     if dest.exists() and not force:
@@ -361,7 +357,7 @@ def build_korean_release(source: Path, dest: Path, *, force: bool = False) -> li
             korean = korean_path(english)
             if not korean.exists():
                 raise FileNotFoundError(
-                    f"{korean} is missing; run `python -m cs231n_lib.course translate build "
+                    f"{korean} is missing; run `python -m cs231n_course translate build "
                     f"--execute {english.relative_to(source)}` first"
                 )
             rel = f"notebooks/{english.name}"
@@ -400,7 +396,7 @@ def update_library(po: Path = LIB_PO) -> dict[str, list[str]]:
     catalog.revision_date = _FIXED_DATE
     catalog.creation_date = _FIXED_DATE
     write_catalog(catalog, po)
-    po.with_suffix(".mo").write_bytes(compiled_mo(po))
+    write_atomic(po.with_suffix(".mo"), compiled_mo(po))
     return library_status(po)
 
 

@@ -1,4 +1,4 @@
-"""Instructor tools: ``python -m cs231n_lib.course <command>`` (or ``cs231n-course``).
+"""Instructor tools: ``python -m cs231n_course <command>`` (or ``cs231n-course``).
 
 Commands
 --------
@@ -14,11 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _release(args: argparse.Namespace) -> int:
-    from cs231n_lib.course.release import build_release
+    from cs231n_course.release import build_release
 
     report = build_release(Path(args.source), Path(args.out), force=args.force)
     print(
@@ -31,7 +31,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _execute(args: argparse.Namespace) -> int:
-    from cs231n_lib.course.notebooks import execute_notebook
+    from cs231n_course.notebooks import execute_notebook
 
     for nb in args.notebooks:
         seconds = execute_notebook(Path(nb), fast=not args.full, timeout=args.timeout)
@@ -67,10 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="exercise names (default: all)")
     p.set_defaults(func=_goldens)
 
-    from cs231n_lib.course.grade import add_grade_parser
+    from cs231n_course.grader.cli import add_grade_parser
 
     add_grade_parser(sub)
-    __import__("cs231n_lib.course.translate").course.translate.add_translate_parser(sub)
+    __import__("cs231n_course.translate").translate.add_translate_parser(sub)
     return parser
 
 

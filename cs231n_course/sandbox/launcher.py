@@ -1,6 +1,6 @@
 """Run one command (a Jupyter kernel) in a sandbox that a hostile submission cannot leave.
 
-The grader's kernelspec runs ``python -m cs231n_lib.course.sandbox run POLICY -- CMD...``
+The grader's kernelspec runs ``python -m cs231n_course.sandbox run POLICY -- CMD...``
 instead of the kernel itself. Started as root, the launcher
 
 1. watches its parent (nbval's process): if it dies, the tree is killed, so nothing
@@ -36,7 +36,6 @@ cgroup); :func:`probe` reports what this machine allows, and the grader prints i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import resource
@@ -44,15 +43,16 @@ import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cs231n_lib.course import sandbox_cgroup
-from cs231n_lib.course import sandbox_sys as ss
+from cs231n_course.sandbox import cgroup as sandbox_cgroup
+from cs231n_course.sandbox import syscalls as ss
+from cs231n_course.sandbox.probe import probe_here
+from cs231n_lib.atomic import write_atomic
 
 RLIMITS = {
     "CPU": resource.RLIMIT_CPU,
@@ -105,9 +105,7 @@ class Policy:
     log_path: str | None = None
 
     def write(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(asdict(self), indent=1))
 
     @classmethod
     def read(cls, path: str | Path) -> Policy:
@@ -309,10 +307,7 @@ def run(policy: Policy, argv: list[str]) -> int:
         result["oom_kills"] = group.oom_kills()
         result["peak_memory"] = group.peak_memory()
     if policy.status_path:
-        tmp = policy.status_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f)
-        os.replace(tmp, policy.status_path)
+        write_atomic(policy.status_path, json.dumps(result))
     return code
 
 
@@ -382,182 +377,10 @@ def netns_exec(argv: list[str], cgroup_dirs: list[str] = ()) -> None:
     os.execvp(argv[0], argv)
 
 
-UID_LOCKS = Path("/run/cs231n-grade") if os.access("/run", os.W_OK) else Path("/tmp/cs231n-grade")
-
-
-def claim_uids(base: int, count: int) -> list[tuple[int, int]]:
-    """Claim ``count`` sandbox uids from ``base`` up, skipping uids another grader holds.
-
-    A grader kills every process of its uids after each run, so two graders (or two test
-    runs) must never share one. Returns (uid, lock file descriptor) pairs; the claim lasts
-    until the descriptors are closed (or the process exits).
-    """
-    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
-    claimed, uid = [], base
-    while len(claimed) < count:
-        fd = os.open(UID_LOCKS / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-        else:
-            claimed.append((uid, fd))
-        uid += 1
-        if uid > base + 1000:
-            raise RuntimeError(f"no free sandbox uid between {base} and {base + 1000}")
-    return claimed
-
-
-def processes_of(uid: int) -> list[int]:
-    """PIDs of the processes whose real uid is ``uid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                for line in f:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            found.append(int(entry))
-                        break
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _state_and_parent(pid: int) -> tuple[str, int | None]:
-    """A process's state letter (``Z`` for a zombie) and parent PID, from /proc."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return fields[0], int(fields[1])
-    except (OSError, ValueError, IndexError):
-        return "?", None
-
-
-def kill_strays(uid: int, launcher: int, rounds: int = 40) -> int:
-    """Kill the processes of sandbox ``uid`` other than the kernel (the launcher's child).
-
-    Zombies are left alone (they hold only a PID until the kernel exits). Returns how many
-    processes were killed; repeats while a fork race keeps making new ones.
-    """
-    killed: set[int] = set()
-    for _ in range(rounds):
-        strays = []
-        for pid in processes_of(uid):
-            state, parent = _state_and_parent(pid)
-            if state != "Z" and parent != launcher and pid not in killed:
-                strays.append(pid)
-        if not strays:
-            break
-        for pid in strays:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-            killed.add(pid)
-        time.sleep(0.02)
-    return len(killed)
-
-
-def kill_uid(uid: int, timeout: float = 10.0) -> list[int]:
-    """SIGKILL every process of the (dedicated) sandbox ``uid`` and wait until none is left.
-
-    Returns the processes still there at the timeout (processes stuck in the kernel).
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        left = processes_of(uid)
-        if not left or time.monotonic() > deadline:
-            return left
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
-
-
-# -- probing what this machine allows ------------------------------------------------------------
-def probe() -> dict[str, str]:
-    """Try each isolation feature in a throwaway child; "ok" or the reason it is unavailable."""
-    out = subprocess.run(
-        [sys.executable, "-m", "cs231n_lib.course.sandbox", "probe"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    try:
-        return json.loads(out.stdout)
-    except json.JSONDecodeError:
-        return {"probe": f"failed: {out.stderr.strip()[-300:]}"}
-
-
-def _try_in_child(fn) -> str:
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        try:
-            message = fn() or "ok"
-        except BaseException as err:  # report anything, the child exits right after
-            message = f"{type(err).__name__}: {err}"
-        os.write(write, message.encode()[:1000])
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as f:
-        message = f.read()
-    os.waitpid(pid, 0)
-    return message or "child died"
-
-
-def _probe_here() -> dict[str, str]:
-    root = os.geteuid() == 0
-    user = 0 if root else ss.CLONE_NEWUSER
-
-    def netns():
-        ss.unshare(user | ss.CLONE_NEWNET)
-        if not root:
-            ss.write_id_maps(os.getpid(), os.geteuid(), os.getegid())
-        ss.set_loopback_up()
-
-    def mount_pid():
-        uid, gid = os.geteuid(), os.getegid()
-        ss.unshare(user | ss.CLONE_NEWNS | ss.CLONE_NEWPID)
-        if not root:
-            ss.write_id_maps(os.getpid(), uid, gid)
-        ss.mount(None, "/", None, ss.MS_REC | ss.MS_PRIVATE)
-        pid = os.fork()
-        if pid == 0:
-            ss.mount("tmpfs", "/mnt", "tmpfs", 0, "size=1m")
-            os._exit(0 if os.getpid() == 1 else 3)
-        _, status = os.waitpid(pid, 0)
-        if status:
-            raise OSError(f"child in new PID namespace failed (status {status})")
-
-    def setuid():
-        if not root:
-            return "unavailable: not root (the kernel keeps the grader's uid)"
-        os.setresuid(65534, 65534, 65534)
-
-    def cgroup():
-        if not root:
-            return "unavailable: not root"
-        group = sandbox_cgroup.create(f"probe-{os.getpid()}", memory_bytes=1 << 30, pids_max=8)
-        if group is None:
-            return "unavailable: no writable memory+pids cgroup"
-        group.remove()
-        return f"ok (cgroup v{group.version})"
-
-    return {
-        "network namespace": _try_in_child(netns),
-        "mount+pid namespaces": _try_in_child(mount_pid),
-        "unprivileged uid": _try_in_child(setuid),
-        "cgroup": _try_in_child(cgroup),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["probe"]:
-        print(json.dumps(_probe_here()))
+        print(json.dumps(probe_here()))
         return 0
     if argv[:1] == ["netns"] and "--" in argv:
         options = argv[1 : argv.index("--")]
@@ -566,9 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["run"] and len(argv) >= 4 and argv[2] == "--":
         return run(Policy.read(argv[1]), argv[3:])
     print(
-        "usage: python -m cs231n_lib.course.sandbox run POLICY.json -- CMD...\n"
-        "       python -m cs231n_lib.course.sandbox netns [--cgroup DIR]... -- CMD...\n"
-        "       python -m cs231n_lib.course.sandbox probe",
+        "usage: python -m cs231n_course.sandbox run POLICY.json -- CMD...\n"
+        "       python -m cs231n_course.sandbox netns [--cgroup DIR]... -- CMD...\n"
+        "       python -m cs231n_course.sandbox probe",
         file=sys.stderr,
     )
     return 2

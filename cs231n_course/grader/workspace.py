@@ -26,9 +26,8 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.course import markers
+from cs231n_course import markers
 
-_REGION_LINE = re.compile(r"^[ \t]*(?:# |<!-- )(>>> BEGIN|<<< END) STUDENT REGION (\S+) ")
 _NBVAL_MARKER = re.compile(r"^\s*#+\s*(NBVAL_|PYTEST_VALIDATE_)", re.IGNORECASE)
 NBVAL_MARKER_REMOVED = "# (an nbval marker was removed here by the grader)"
 SKIP_TAG = "nbval-skip"
@@ -250,33 +249,14 @@ def _whole_problem(lines: list[str], used: list[str], *, notebook: bool, skeleto
     try:
         compile(text, "<spliced>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except SyntaxError as err:
-        current = None
-        for number, line in enumerate(lines, start=1):
-            match = _REGION_LINE.match(line)
-            if match and match[1] == ">>> BEGIN":
-                current = match[2]
-            if number >= (err.lineno or 0):
-                break
-            if match and match[1] == "<<< END":
-                current = None
+        at = max(err.lineno or 0, 1)
+        spans = markers.student_region_spans(lines).items()
+        current = next((n for n, (begin, end) in spans if begin <= at <= end), None)
         name = current if current in used else used[-1]
         return name, f"makes the file invalid ({err.msg}, line {err.lineno})"
     if skeleton is not None:
         return _structure_problem(lines, used, skeleton)
     return None
-
-
-def _region_spans(lines: list[str]) -> dict[str, tuple[int, int]]:
-    """Region name -> (begin line, end line), 1-based, from the marker lines."""
-    spans, open_name, open_at = {}, None, 0
-    for number, line in enumerate(lines, start=1):
-        match = _REGION_LINE.match(line)
-        if match and match[1] == ">>> BEGIN":
-            open_name, open_at = match[2], number
-        elif match and open_name is not None:
-            spans[open_name] = (open_at, number)
-            open_name = None
-    return spans
 
 
 def _definitions(lines: list[str]) -> list[tuple[str, int, int, int]]:
@@ -298,14 +278,14 @@ def _definitions(lines: list[str]) -> list[tuple[str, int, int, int]]:
 
 def skeleton_of(lines: list[str]) -> list[str]:
     """Names of the definitions outside student regions, in order."""
-    spans = list(_region_spans(lines).values())
+    spans = list(markers.student_region_spans(lines).values())
     return [
         name for name, line, _, _ in _definitions(lines) if not any(b < line < e for b, e in spans)
     ]
 
 
 def _structure_problem(lines: list[str], used: list[str], skeleton: list[str]):
-    spans = _region_spans(lines)
+    spans = markers.student_region_spans(lines)
     definitions = _definitions(lines)
     for name in used:
         begin, end = spans[name]
@@ -366,7 +346,7 @@ def assemble_notebook(
             continue
         code_num += 1
         lines = cell.source.splitlines()
-        if submitted and any(_REGION_LINE.match(line) for line in lines):
+        if submitted and markers.has_student_region(lines):
             new, names, bad = splice_checked(
                 lines, f"notebooks/{name} ({cell.get('id')})", submitted, notebook=True
             )

@@ -1,6 +1,6 @@
 """Execute notebooks in a real kernel and store their outputs (the references nbval compares).
 
-Stored outputs are never edited by hand: ``python -m cs231n_lib.course execute NOTEBOOK...``
+Stored outputs are never edited by hand: ``python -m cs231n_course execute NOTEBOOK...``
 runs each notebook top to bottom in fast mode (``CS231N_FAST=1``) with the working directory
 set to the notebook's folder, and writes it back only if every cell ran; a failing cell leaves
 the file untouched and names the cell.
@@ -9,7 +9,6 @@ the file untouched and names the cell.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from cs231n_lib.course.release import read_notebook
+from cs231n_course.release import read_notebook
+from cs231n_lib.atomic import write_atomic
 
 
 def execute_notebook(path: Path, *, fast: bool = True, timeout: int = 600) -> float:
@@ -55,11 +55,4 @@ def execute_notebook(path: Path, *, fast: bool = True, timeout: int = 600) -> fl
 def write_notebook_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
     """Validate and write a notebook via a temporary file, so a crash never truncates it."""
     nbformat.validate(nb)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(nbformat.writes(nb) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, nbformat.writes(nb) + "\n")

@@ -285,6 +285,23 @@ def read_student_regions(lines: list[str], path: str) -> dict[str, StudentRegion
     return regions
 
 
+def student_region_spans(lines: list[str]) -> dict[str, tuple[int, int]]:
+    """Region name -> (begin line, end line), 1-based, of lines holding student regions."""
+    spans, open_name, open_at = {}, None, 0
+    for number, line in enumerate(lines, start=1):
+        if begin := _STUDENT_BEGIN_RE.match(line):
+            open_name, open_at = begin["name"], number
+        elif open_name is not None and _STUDENT_END_RE.match(line):
+            spans[open_name] = (open_at, number)
+            open_name = None
+    return spans
+
+
+def has_student_region(lines: list[str]) -> bool:
+    """True if any of ``lines`` opens a student region."""
+    return any(_STUDENT_BEGIN_RE.match(line) for line in lines)
+
+
 def splice_regions(
     instructor_lines: list[str], path: str, submitted: dict[str, StudentRegion]
 ) -> tuple[list[str], list[str]]:

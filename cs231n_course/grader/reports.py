@@ -1,43 +1,36 @@
 """What the grader writes for people: the gradebook, one feedback page per student, a summary.
 
-Every file is written to a temporary name and renamed into place, so a killed run never
-leaves a half-written gradebook; all three are rebuilt from the stored per-submission results
-on every run, so a re-run never counts a submission twice.
+:func:`write_reports` rebuilds all three from the stored per-submission results (typed
+:class:`~cs231n_course.grader.types.SubmissionResult`) on every run, so a re-run never counts a
+submission twice; every file is written atomically (:mod:`cs231n_lib.atomic`), so a killed run
+never leaves a half-written gradebook. The text functions are pure: an export or a
+manual-grading tool can call them with results of its own.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
+import json
 from pathlib import Path
 
-from cs231n_lib.course.grade_reference import Course
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
+from cs231n_lib.atomic import write_atomic
 
 
 def _fmt(points: float) -> str:
     return f"{points:g}"
 
 
-def gradebook_csv(course: Course, rows: list[tuple[str, dict]]) -> str:
+def gradebook_csv(course: Course, rows: list[tuple[str, SubmissionResult]]) -> str:
     """``student,total,<exercise>...``: one row per graded student, sorted by student."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     names = course.exercises()
     writer.writerow(["student", "total", *names])
     for student, result in sorted(rows, key=lambda r: r[0]):
-        points = {e["exercise"]: e["points"] for e in result["exercises"]}
-        writer.writerow([student, _fmt(result["total"]), *(_fmt(points.get(n, 0)) for n in names)])
+        points = result.points()
+        writer.writerow([student, _fmt(result.total), *(_fmt(points.get(n, 0)) for n in names)])
     return buf.getvalue()
 
 
@@ -45,33 +38,33 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def feedback_markdown(student: str, source: str, result: dict) -> str:
+def feedback_markdown(student: str, source: str, result: SubmissionResult) -> str:
     """The page a student reads: every exercise, its points, pass or fail and why."""
     lines = [
         f"# Grading feedback: {student}",
         "",
-        f"Submission: `{source}` (content sha256 `{result['content_hash'][:16]}`)",
+        f"Submission: `{source}` (content sha256 `{result.content_hash[:16]}`)",
         "",
-        f"**Total: {_fmt(result['total'])} / {_fmt(result['max_total'])} points**",
+        f"**Total: {_fmt(result.total)} / {_fmt(result.max_total)} points**",
         "",
     ]
-    if result.get("refused"):
+    if result.refused:
         lines += [
             "Your submission could not be graded, so every exercise scores 0:",
             "",
-            f"> {result['refused']}",
+            f"> {result.refused}",
             "",
         ]
     lines += ["| Exercise | Notebook | Points | Result |", "|---|---|---|---|"]
-    for e in result["exercises"]:
-        verdict = "pass" if e["passed"] else "FAIL"
+    for e in result.exercises:
+        verdict = "pass" if e.passed else "FAIL"
         lines.append(
-            f"| `{e['exercise']}` | {e['notebook']} | {_fmt(e['points'])} / "
-            f"{_fmt(e['max_points'])} | **{verdict}**: {_cell(e['reason'])} |"
+            f"| `{e.exercise}` | {e.notebook} | {_fmt(e.points)} / "
+            f"{_fmt(e.max_points)} | **{verdict}**: {_cell(e.reason)} |"
         )
-    if result.get("notes"):
+    if result.notes:
         lines += ["", "## Notes on your files", ""]
-        lines += [f"- {_cell(n)}" for n in result["notes"]]
+        lines += [f"- {_cell(n)}" for n in result.notes]
     lines += [
         "",
         "Each check ran on inputs you have not seen (a grading seed), in a fresh kernel, with "
@@ -85,7 +78,7 @@ def feedback_markdown(student: str, source: str, result: dict) -> str:
 
 def summary_markdown(
     course: Course,
-    rows: list[tuple[str, dict]],
+    rows: list[tuple[str, SubmissionResult]],
     *,
     new: int,
     skipped: int,
@@ -116,15 +109,12 @@ def summary_markdown(
         lines += ["", "## Results", "", "| Exercise | Points | Passed |", "|---|---|---|"]
         for cell in course.graded:
             passed = sum(
-                1
-                for _, r in rows
-                for e in r["exercises"]
-                if e["exercise"] == cell.exercise and e["passed"]
+                1 for _, r in rows for e in r.exercises if e.exercise == cell.exercise and e.passed
             )
             lines.append(f"| `{cell.exercise}` | {_fmt(cell.points)} | {passed} / {graded} |")
-        mean = sum(r["total"] for _, r in rows) / graded
+        mean = sum(r.total for _, r in rows) / graded
         lines += ["", f"Mean total: {mean:.2f} / {_fmt(course.max_points)}"]
-    refused = [(s, r["refused"]) for s, r in rows if r.get("refused")]
+    refused = [(s, r.refused) for s, r in rows if r.refused]
     if refused:
         lines += ["", "## Refused submissions (scored 0)", ""]
         lines += [f"- {s}: {_cell(reason)}" for s, reason in refused]
@@ -132,3 +122,42 @@ def summary_markdown(
         lines += ["", "## Not graded (grader problems; run again to retry)", ""]
         lines += [f"- {s}: {_cell(reason)}" for s, reason in failed]
     return "\n".join(lines) + "\n"
+
+
+def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
+    """Gradebook, feedback pages and summary, rebuilt from the stored results."""
+    rows = []
+    for sub in subs:
+        path = batch.results / f"{sub.content_hash}.json"
+        if path.exists():
+            result = read_result(path)
+            rows.append((sub.student, result))
+            write_atomic(
+                batch.out / "feedback" / f"{sub.student}.md",
+                feedback_markdown(sub.student, sub.path.name, result),
+            )
+    write_atomic(batch.out / "gradebook.csv", gradebook_csv(batch.course, rows))
+    text = summary_markdown(
+        batch.course,
+        rows,
+        failed=batch.failed,
+        capabilities=batch.rt.capabilities,
+        network=batch.network,
+        seed_source=batch.seed_source,
+        **summary,
+    )
+    write_atomic(batch.out / "summary.md", text)
+    return BatchReport(
+        batch.out / "gradebook.csv",
+        batch.out / "summary.md",
+        {s: r.total for s, r in rows},
+        summary["new"],
+        summary["skipped"],
+        batch.failed,
+        summary["seconds"],
+    )
+
+
+def read_result(path: Path) -> SubmissionResult:
+    """One stored result (``OUT/.grader/results/<context>/<content hash>.json``)."""
+    return SubmissionResult.from_json(json.loads(path.read_text()))

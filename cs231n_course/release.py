@@ -1,6 +1,6 @@
 """Build the student release from the instructor's source tree.
 
-``python -m cs231n_lib.course release OUT`` writes a tree that holds
+``python -m cs231n_course release OUT`` writes a tree that holds
 
 - the library, with every solution region replaced by a student region holding a stub that
   raises ``NotImplementedError("<name>: implement this in <file> (see the TODO above)")``;
@@ -8,26 +8,23 @@
   answers replaced by a placeholder, and every output cleared;
 - the embedded data, README, requirements and packaging.
 
-Instructor-only material (``cs231n_lib/course``: release and grading tools; ``tests/``;
-``benchmarks/``; authoring notes) is left out. The same source always gives a byte-identical
-tree. The tree is built in a temporary folder beside ``OUT`` and renamed into place at the
-end, so a failed release never leaves a half-written one.
+Instructor-only material (the ``cs231n_course`` package: release and grading tools;
+``tests/``; ``benchmarks/``; authoring notes) is never matched by ``INCLUDE``. The same
+source always gives a byte-identical tree. The tree is built in a temporary folder beside
+``OUT`` and renamed into place at the end, so a failed release never leaves a half-written
+one.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from cs231n_lib.course import markers
+from cs231n_course import markers
+from cs231n_lib.atomic import atomic_directory
 
 # What a student gets, as glob patterns relative to the source root. Everything else stays.
 INCLUDE = (
@@ -42,11 +39,12 @@ INCLUDE = (
     "datasets/README.md",
     "datasets/cifar10-jpeg75.tar.gz",
 )
-# Instructor-only, even where an INCLUDE pattern would match.
-EXCLUDE = ("cs231n_lib/course/*",)
-
-# The instructor's console script for these tools has no code to run in a student tree.
-_INSTRUCTOR_SCRIPT_LINE = 'cs231n-course = "cs231n_lib.course.__main__:main"'
+# pyproject.toml lines that name the instructor package (not released): dropped or replaced,
+# so the student tree installs exactly the student package.
+_INSTRUCTOR_PYPROJECT_LINES = {
+    'cs231n-course = "cs231n_course.__main__:main"': None,
+    'include = ["cs231n_lib*", "cs231n_course*"]': 'include = ["cs231n_lib*"]',
+}
 
 
 @dataclass
@@ -67,7 +65,7 @@ def released_files(source_root: Path) -> list[str]:
     for pattern in INCLUDE:
         for path in source_root.glob(pattern):
             rel = path.relative_to(source_root).as_posix()
-            if path.is_file() and not any(fnmatch.fnmatch(rel, ex) for ex in EXCLUDE):
+            if path.is_file():
                 found.add(rel)
     return sorted(found)
 
@@ -150,21 +148,6 @@ def build_release(source_root: Path, dest: Path, *, force: bool = False) -> Rele
     return report
 
 
-@contextmanager
-def atomic_directory(dest: Path) -> Iterator[Path]:
-    """Build a folder in a temporary sibling of ``dest``; it replaces ``dest`` only if the
-    block finishes, so readers never see a half-written folder."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
-        yield tmp
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     if rel.endswith(".py"):
@@ -179,11 +162,7 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
         dst.write_text(text, encoding="utf-8")
         names = []
     elif rel == "pyproject.toml":
-        lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
-        dst.write_text(
-            "".join(line for line in lines if line.strip() != _INSTRUCTOR_SCRIPT_LINE),
-            encoding="utf-8",
-        )
+        dst.write_text(release_pyproject(src.read_text(encoding="utf-8")), encoding="utf-8")
         names = []
     else:
         shutil.copyfile(src, dst)
@@ -191,6 +170,17 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
     report.files.append(rel)
     if names:
         report.regions[rel] = names
+
+
+def release_pyproject(text: str) -> str:
+    """The student ``pyproject.toml``: without the instructor package and its script."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.strip() not in _INSTRUCTOR_PYPROJECT_LINES:
+            out.append(line)
+        elif (new := _INSTRUCTOR_PYPROJECT_LINES[line.strip()]) is not None:
+            out.append(new + "\n")
+    return "".join(out)
 
 
 INSTRUCTOR_BEGIN = "<!-- instructor-only -->"

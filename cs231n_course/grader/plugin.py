@@ -1,6 +1,6 @@
 """A pytest plugin for the grader's nbval runs: one JSON line per notebook cell, as it happens.
 
-The grader runs ``pytest -p nbval.plugin -p cs231n_lib.course.grade_plugin --nbval
+The grader runs ``pytest -p nbval.plugin -p cs231n_course.grader.plugin --nbval
 --cs231n-events FILE ...`` outside the student's kernel. nbval executes each cell in the
 sandboxed kernel and compares its outputs with the reference outputs stored in the notebook;
 this plugin only records what happened, so the grader can score it:
@@ -28,6 +28,8 @@ from pathlib import Path
 from queue import Empty
 
 import pytest
+
+from cs231n_course.grader.scoring import is_fatal
 
 MAX_TEXT = 20_000  # characters kept per output text when not recording references
 MAX_OUTPUTS = 50
@@ -126,7 +128,7 @@ class _Recorder:
         if call.when == "teardown":
             return
         event = self._end_event(item, call, report)
-        if event["timed_out"] or (event["outcome"] == "failed" and not event["kernel_alive"]):
+        if is_fatal(event):
             self.fatal.add(event["nb"])
         self._write(event)
 
@@ -160,7 +162,7 @@ class _Recorder:
         spin through every later cell): stop all but the kernel itself."""
         if self.sandbox_uid is None:
             return 0
-        from cs231n_lib.course.sandbox import kill_strays
+        from cs231n_course.sandbox import kill_strays
 
         try:
             launcher = running.km.provisioner.process.pid

@@ -11,42 +11,38 @@ student can act on, when it
   the archive size (zip bombs);
 - is not a readable zip archive.
 
-The student id comes from the name: ``alice.zip`` and ``alice/`` both give ``alice``.
+The rules (what is gradable, the limits, what refuses a submission) are stated once in
+:mod:`cs231n_lib.submission_rules`, which a student-side ``submit`` command shares; this module
+applies them to a folder or a zip. The student id comes from the name: ``alice.zip`` and
+``alice/`` both give ``alice``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-WANTED = re.compile(r"^(cs231n_lib/.*\.py|notebooks/[^/]+\.ipynb)$")
-LAYOUT_DIRS = ("cs231n_lib", "notebooks")
+from cs231n_course.grader.types import Submission
+from cs231n_lib.submission_rules import (
+    LAYOUT_DIRS,
+    SubmissionError,
+    UnpackLimits,
+    check_archive_size,
+    check_entry_name,
+    check_file_size,
+    check_total_size,
+    is_gradable,
+    student_id,
+    symlink_refusal,
+)
 
+DEFAULT_LIMITS = UnpackLimits()
 
-class SubmissionError(ValueError):
-    """A submission cannot be graded; the message says why and what to submit instead."""
-
-
-@dataclass(frozen=True)
-class UnpackLimits:
-    max_files: int = 5000
-    max_file_bytes: int = 50 << 20
-    max_total_bytes: int = 300 << 20
-    max_archive_bytes: int = 200 << 20
-
-
-@dataclass
-class Submission:
-    """One submission as given on the command line."""
-
-    path: Path
-    student: str
-    content_hash: str = ""
+__all__ = ["SubmissionError", "UnpackLimits", "Unpacked", "content_hash", "student_id", "unpack"]
 
 
 @dataclass
@@ -58,13 +54,7 @@ class Unpacked:
     notes: list[str] = field(default_factory=list)
 
 
-def student_id(path: Path) -> str:
-    """``submissions/alice.zip`` -> ``alice``; characters outside ``[A-Za-z0-9._@-]`` -> ``_``."""
-    name = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
-    return re.sub(r"[^A-Za-z0-9._@-]", "_", name).strip(".") or "submission"
-
-
-def content_hash(path: Path, limits: UnpackLimits = UnpackLimits()) -> str:
+def content_hash(path: Path, limits: UnpackLimits = DEFAULT_LIMITS) -> str:
     """sha256 of what decides the grade: a .zip's bytes, or a folder's gradable files.
 
     For a folder only ``cs231n_lib/**.py`` and ``notebooks/*.ipynb`` (names and bytes) count,
@@ -105,7 +95,7 @@ def _walk(root: Path, limits: UnpackLimits):
             yield Path(full).relative_to(root).as_posix(), full, os.lstat(full)
 
 
-def unpack(sub: Submission, staging: Path, limits: UnpackLimits = UnpackLimits()) -> Unpacked:
+def unpack(sub: Submission, staging: Path, limits: UnpackLimits = DEFAULT_LIMITS) -> Unpacked:
     """Copy the gradable files of ``sub`` into ``staging`` (created, must not exist).
 
     Raises
@@ -128,11 +118,7 @@ def unpack(sub: Submission, staging: Path, limits: UnpackLimits = UnpackLimits()
     for rel, read in entries:
         data = read()
         total += len(data)
-        if total > limits.max_total_bytes:
-            raise SubmissionError(
-                f"the gradable files unpack to more than {limits.max_total_bytes} bytes; "
-                f"clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
-            )
+        check_total_size(total, limits)
         target = staging / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -160,25 +146,6 @@ def _release_prefix(names: list[str]) -> str | None:
     return best
 
 
-def _check_name(name: str, what: str) -> str:
-    """A safe relative POSIX path, or SubmissionError."""
-    clean = name.replace("\\", "/")
-    parts = PurePosixPath(clean).parts
-    if (
-        not clean
-        or clean.startswith("/")
-        or re.match(r"^[A-Za-z]:", clean)
-        or ".." in parts
-        or "\0" in clean
-    ):
-        raise SubmissionError(
-            f"{what}: the entry {name!r} points outside the submission folder (absolute path or "
-            f"'..'); this is refused to protect the grader. Zip your release folder as it is "
-            f"(e.g. `zip -r submission.zip cs231n_lib notebooks`)"
-        )
-    return "/".join(p for p in parts if p not in ("", "."))
-
-
 def _folder_entries(root: Path, limits: UnpackLimits):
     """(relative path, reader) of the gradable files of a folder submission.
 
@@ -204,20 +171,17 @@ def _folder_entries(root: Path, limits: UnpackLimits):
             count += 1
             shown = f"{root.name}/{prefix}{rel}"
             if stat.S_ISLNK(st.st_mode):
-                raise SubmissionError(
-                    f"{shown} is a symbolic link (to {os.readlink(full)!r}); symlinks are "
-                    f"refused. Replace it with the real file and submit again"
-                )
+                raise symlink_refusal(shown, os.readlink(full))
             if count > limits.max_files:
                 raise SubmissionError(
                     f"{root.name}: more than {limits.max_files} files in cs231n_lib/ and "
                     f"notebooks/; submit only your release folder"
                 )
-            if stat.S_ISDIR(st.st_mode) or not WANTED.match(rel):
+            if stat.S_ISDIR(st.st_mode) or not is_gradable(rel):
                 continue
             if not stat.S_ISREG(st.st_mode):
                 raise SubmissionError(f"{shown} is not a regular file (a device, pipe or socket)")
-            _check_size(shown, st.st_size, limits)
+            check_file_size(shown, st.st_size, limits)
             entries.append((rel, _reader_nofollow(full, limits.max_file_bytes)))
     return entries
 
@@ -247,21 +211,8 @@ def _reader_nofollow(path: str, max_bytes: int):
     return read
 
 
-def _check_size(name: str, size: int, limits: UnpackLimits) -> None:
-    if size > limits.max_file_bytes:
-        raise SubmissionError(
-            f"{name}: {size} bytes, more than the {limits.max_file_bytes} bytes allowed per "
-            f"file; clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
-        )
-
-
 def _zip_entries(path: Path, limits: UnpackLimits):
-    size = path.stat().st_size
-    if size > limits.max_archive_bytes:
-        raise SubmissionError(
-            f"{path.name}: {size} bytes, more than the {limits.max_archive_bytes} allowed; "
-            f"submit only your release folder, without data sets"
-        )
+    check_archive_size(path.name, path.stat().st_size, limits)
     declared = _declared_entry_count(path)
     if declared is not None and declared > limits.max_files:
         raise SubmissionError(
@@ -278,7 +229,7 @@ def _zip_entries(path: Path, limits: UnpackLimits):
         ) from err
     if len(infos) > limits.max_files:
         raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
-    names = [_check_name(info.filename, path.name) for info in infos]
+    names = [check_entry_name(info.filename, path.name) for info in infos]
     prefix = _release_prefix(names)
     if prefix is None:
         return []
@@ -297,12 +248,12 @@ def _zip_entries(path: Path, limits: UnpackLimits):
             )
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise SubmissionError(f"{path.name}: the entry {info.filename!r} is a special file")
-        if info.is_dir() or not WANTED.match(rel):
+        if info.is_dir() or not is_gradable(rel):
             continue
         if rel in seen:
             raise SubmissionError(f"{path.name}: the entry {rel!r} appears twice")
         seen.add(rel)
-        _check_size(f"{path.name}:{name}", info.file_size, limits)
+        check_file_size(f"{path.name}:{name}", info.file_size, limits)
         entries.append((rel, _zip_reader(archive, info, path.name, limits.max_file_bytes)))
     return entries
 

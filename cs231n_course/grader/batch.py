@@ -1,0 +1,239 @@
+"""Grade a batch of submissions with nbval, contained: ``python -m cs231n_course grade``.
+
+Usage::
+
+    python -m cs231n_course grade SUBMISSION... --out DIR [--workers N] [--source ROOT]
+        [--seed N] [--notebooks 01_knn ...] [--cell-timeout S] [--memory MiB] [--cpu S]
+
+Each SUBMISSION is a student's release folder or a .zip of it; the student id is its name
+(``alice.zip`` -> ``alice``). ``DIR`` receives
+
+- ``gradebook.csv``: student, total, points per exercise;
+- ``feedback/<student>.md``: every exercise with pass/fail and the reason;
+- ``summary.md``: totals, pass rates, refused submissions, what isolation this machine gave;
+- ``.grader/`` (instructor-only): the grading secret, cached reference outputs, one result
+  file per submission content hash, logs of grader failures.
+
+How one submission is graded
+----------------------------
+1. Unpacked safely (:mod:`~cs231n_course.grader.unpack`): only ``cs231n_lib/**.py`` and
+   ``notebooks/*.ipynb`` are read; zip-slip paths, symlinks, special files and zip bombs refuse
+   the submission (0 points, with the reason).
+2. Its named student regions are lifted and spliced into the instructor's *release* files in
+   a fresh workspace (:mod:`~cs231n_course.grader.workspace`); a region must stand alone
+   (no escaping its function, no swallowing the code after it), nbval markers in it are
+   removed, and check cells, tags, metadata and reference outputs all come from the instructor.
+3. nbval runs the notebooks there with ``CS231N_GRADING_SEED`` set, so every check draws a
+   hidden case and prints fingerprints; nbval compares them, outside the kernel, with the
+   outputs the instructor's solution printed for the same seed (computed once per batch the
+   same way, and cached: :mod:`~cs231n_course.grader.reference`). A graded cell earns its
+   points if it ran without error and its outputs match (:mod:`~cs231n_course.grader.scoring`).
+4. A cell that hangs or kills the kernel costs what it touches: the notebook runs again with
+   that cell (and the cells that declare they need its exercise) skipped, so later exercises
+   are still graded.
+
+Containment (:mod:`~cs231n_course.sandbox`)
+-----------------------------------------------
+Each kernel runs in new mount, PID, IPC and UTS namespaces under a root built from a whitelist
+(system folders and the Python environment read-only, the spliced workspace read-only, tmpfs
+HOME, working directory and /tmp): the instructor's source, the reference outputs and other
+submissions do not exist inside. It runs as a uid of its own (claimed per worker, every
+process of it killed after each run) with rlimits on CPU seconds, address space, processes,
+file size, and no new privileges. nbval and the kernel share a fresh network namespace holding
+only a loopback interface, and a cgroup bounding their memory and process count (and counting
+their CPU). Cells have a timeout, notebooks a wall-clock limit; processes a cell leaves behind
+are stopped.
+
+Where the machine allows less, the summary says so: without root, a user namespace gives the
+same namespaces but no uid of its own and no cgroup (limits are then per process only);
+without a network namespace nbval runs with a warning; without mount and PID namespaces the
+grader refuses to run, since a submission could read the solutions.
+
+Reliability
+-----------
+The grading seed comes from ``--seed`` or from a secret created once in ``DIR/.grader`` (the
+same for every student and every re-run into ``DIR``). Results are stored, atomically, per
+content hash as soon as a submission is graded; a re-run skips those, so a killed batch
+resumes where it stopped, and the gradebook is rebuilt from the stored results every time.
+Submissions are graded in parallel, one worker per core by default.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import shutil
+import sys
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cs231n_course import sandbox
+from cs231n_course.grader.course import context_key, load_course
+from cs231n_course.grader.environment import (
+    data_dir,
+    grading_seed,
+    home_template,
+    require_isolation,
+    sanitizer_path,
+)
+from cs231n_course.grader.reference import reference_templates
+from cs231n_course.grader.reports import write_reports
+from cs231n_course.grader.submission import grade_submission
+from cs231n_course.grader.types import (
+    Batch,
+    BatchReport,
+    GradeOptions,
+    GradingError,
+    Runtime,
+    Submission,
+    SubmissionResult,
+)
+from cs231n_course.grader.unpack import UnpackLimits, content_hash, student_id
+from cs231n_course.sandbox import cgroup as sandbox_cgroup
+from cs231n_lib.atomic import write_atomic
+
+
+def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
+    """Grade ``submissions`` into ``options.out``; see the module docstring."""
+    start = time.monotonic()
+    out = Path(options.out).resolve()
+    private = out / ".grader"
+    private.mkdir(parents=True, exist_ok=True)
+    os.chmod(private, 0o700)
+    with open(private / "lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise GradingError(f"another grade run is writing to {out}; wait for it") from err
+        subs = read_submissions(submissions, options.unpack_limits)
+        workers = options.workers or len(os.sched_getaffinity(0))
+        with claimed_uids(options.uid_base, max(1, workers)) as uids:
+            batch = prepare(options, out, private, uids)
+            todo = pending(batch, subs)
+            grade_all(batch, todo)
+        return write_reports(
+            batch,
+            subs,
+            new=len(todo) - len(batch.failed),
+            skipped=len(subs) - len(todo),
+            seconds=time.monotonic() - start,
+        )
+
+
+@contextlib.contextmanager
+def claimed_uids(base: int, count: int):
+    """Claim ``count`` sandbox uids from ``base`` up for as long as the block runs."""
+    claims = sandbox.claim_uids(base, count)
+    try:
+        yield [uid for uid, _ in claims]
+    finally:
+        for _, fd in claims:
+            os.close(fd)
+
+
+def prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) -> Batch:
+    """Check isolation, build the release, the sandbox HOME and the reference outputs."""
+    capabilities = require_isolation()
+    cache = Path(options.cache).resolve() if options.cache else private / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    work = private / "work"
+    shutil.rmtree(work, ignore_errors=True)  # left over by a killed run
+    work.mkdir()
+    sandbox_cgroup.remove_stale()
+    seed, seed_source = grading_seed(options.seed, private)
+    course = load_course(Path(options.source), cache, options.notebooks)
+    rt = Runtime(
+        seed=seed,
+        limits=options.limits,
+        cache=cache,
+        home_template=home_template(cache),
+        data_dir=data_dir(course.source_root),
+        sanitizer=sanitizer_path(options.sanitizer, course.source_root),
+        capabilities=capabilities,
+        uids=uids,
+        fast=options.fast,
+    )
+    batch = Batch(options, out, private, work, rt, course, seed_source)
+    context = context_key(course, seed, rt.settings())
+    batch.templates = reference_templates(rt, course, cache / f"reference-{context}", work)
+    batch.results = private / "results" / context
+    batch.results.mkdir(parents=True, exist_ok=True)
+    return batch
+
+
+def pending(batch: Batch, subs: list[Submission]) -> list[Submission]:
+    """Submissions not graded yet: a stored result for the content hash means done."""
+    todo, seen = [], set()
+    for sub in subs:
+        if sub.content_hash in seen or (batch.results / f"{sub.content_hash}.json").exists():
+            continue
+        seen.add(sub.content_hash)
+        todo.append(sub)
+    return todo
+
+
+def grade_all(batch: Batch, todo: list[Submission]) -> None:
+    """Grade ``todo`` on one worker per claimed uid, storing each result as it comes."""
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(len(batch.rt.uids)):
+        slots.put(slot)
+
+    def task(sub: Submission):
+        slot = slots.get()
+        try:
+            return grade_submission(batch, sub, slot)
+        finally:
+            slots.put(slot)
+
+    bar = tqdm(
+        total=len(todo),
+        desc="grading",
+        unit="submission",
+        disable=not batch.options.progress,
+        file=sys.stderr,
+    )
+    with ThreadPoolExecutor(max_workers=slots.qsize()) as pool:
+        futures = {pool.submit(task, sub): sub for sub in todo}
+        for future in as_completed(futures):
+            sub = futures[future]
+            try:
+                result = future.result()
+                store_result(batch.results, sub.content_hash, result)
+                bar.set_postfix_str(f"{sub.student}: {result.total:g}/{result.max_total:g}")
+            except Exception as err:  # never lose the batch to one submission
+                batch.failed.append((sub.student, f"{type(err).__name__}: {err}"[:2000]))
+                with open(batch.private / "errors.log", "a") as log:
+                    log.write(f"--- {sub.student} ({sub.path})\n{traceback.format_exc()}\n")
+            bar.update(1)
+    bar.close()
+
+
+def read_submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission]:
+    """One :class:`Submission` per path, with its student id and content hash; refuses two
+    submissions of one student."""
+    subs, by_student = [], {}
+    for path in paths:
+        path = Path(path)
+        if not path.exists() and not path.is_symlink():
+            raise GradingError(f"{path}: no such file or folder")
+        sub = Submission(path, student_id(path))
+        if sub.student in by_student:
+            raise GradingError(
+                f"two submissions for student {sub.student!r}: {by_student[sub.student]} and "
+                f"{path}; keep one of them"
+            )
+        by_student[sub.student] = path
+        sub.content_hash = content_hash(path, limits)
+        subs.append(sub)
+    return subs
+
+
+def store_result(folder: Path, digest: str, result: SubmissionResult) -> None:
+    write_atomic(folder / f"{digest}.json", json.dumps(result.to_json(), indent=1, sort_keys=True))

@@ -1,0 +1,248 @@
+"""Scoring: what one pass's recorded events mean, exercise by exercise. Pure functions.
+
+A graded cell earns its points when it ran without error and nbval found its outputs equal to
+the reference outputs (with the course's sanitizer). A cell that hangs, crashes or kills the
+kernel is *fatal* (:func:`is_fatal`, the one statement of that rule, which the nbval plugin
+uses too): the graded cells after it in that notebook were not fairly tested, so the notebook
+runs again with the fatal cell and the cells that need it skipped. Everything here reads only
+events (as the plugin records them), templates and limits, so it is tested from recorded events.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from dataclasses import dataclass
+
+import nbformat
+
+from cs231n_course.grader.types import Course, ExerciseResult, GradedCell, Limits, Runtime
+
+
+def is_fatal(event: dict) -> bool:
+    """Whether a cell's end event ends its notebook's pass: it hung (nbval's cell timeout) or
+    failed with the kernel dead. The plugin skips the rest of the notebook after such a cell,
+    and scoring reruns the notebook without it."""
+    return bool(event.get("timed_out")) or (
+        event.get("outcome") == "failed" and not event.get("kernel_alive")
+    )
+
+
+@dataclass
+class _NotebookRun:
+    ends: dict[int, dict]
+    fatal: int | None
+    fatal_reason: str
+    setup_error: str | None
+
+
+def _notebook_run(events: list[dict], name: str, rt: Runtime) -> _NotebookRun:
+    ends: dict[int, dict] = {}
+    started: list[int] = []
+    fatal, reason, setup_error = None, "", None
+    for event in events:
+        if event.get("nb") != name:
+            continue
+        num = event.get("cell_num")
+        if event["event"] == "start":
+            started.append(num)
+            continue
+        ends[num] = event
+        if fatal is not None:
+            continue
+        if event.get("phase") == "setup" and event.get("outcome") == "failed":
+            setup_error = event.get("message", "")
+            continue
+        if is_fatal(event):
+            fatal, reason = num, fatal_reason(event, rt.limits)
+    if fatal is None and setup_error is None:
+        unfinished = [n for n in started if n not in ends]
+        if unfinished:
+            fatal, reason = (
+                unfinished[0],
+                (
+                    "the check cell was running when the notebook's time limit or a resource "
+                    "limit stopped the run (the kernel or nbval was killed)"
+                ),
+            )
+    return _NotebookRun(ends, fatal, reason, setup_error)
+
+
+def fatal_reason(event: dict, limits: Limits) -> str:
+    """Why a fatal cell (:func:`is_fatal`) ended its pass, in words for the student."""
+    status = event.get("kernel_status") or {}
+    # A kernel that exited or hit a limit by itself died of this cell; one that nbval
+    # killed (SIGKILL, no limit reached) was stopped after a timeout.
+    died = not event.get("kernel_alive") and (
+        "exit_code" in status
+        or status.get("oom_kills")
+        or status.get("cpu_seconds", 0) >= limits.cpu_seconds - 1
+        or status.get("signal") not in (None, signal.SIGKILL)
+    )
+    if event.get("timed_out") and not (died and event.get("outcome") == "failed"):
+        return (
+            f"the check cell did not finish within the {limits.cell_timeout} s time "
+            f"limit per cell (an endless loop, or far too slow)"
+        )
+    return kernel_death_reason(status, limits)
+
+
+def kernel_death_reason(status: dict | None, limits: Limits) -> str:
+    status = status or {}
+    sig = status.get("signal")
+    if status.get("oom_kills"):
+        return (
+            f"the kernel was killed for using more than the memory limit "
+            f"({limits.memory_bytes >> 20} MiB)"
+        )
+    if sig == signal.SIGKILL and status.get("cpu_seconds", 0) >= limits.cpu_seconds - 1:
+        return f"the kernel was killed for using more than {limits.cpu_seconds} s of CPU time"
+    if sig:
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
+        return f"the kernel died (killed by {name}) while running this cell"
+    if "exit_code" in status:
+        return (
+            f"the kernel exited (exit status {status['exit_code']}) while running this cell; "
+            f"does your code call exit(), sys.exit() or os._exit()?"
+        )
+    return "the kernel died while running this cell"
+
+
+def score_pass(
+    events: list[dict],
+    course: Course,
+    templates: dict,
+    pending: dict[str, GradedCell],
+    rt: Runtime,
+    skip: dict[str, set[int]],
+    refused: dict[str, str],
+) -> tuple[dict[str, ExerciseResult], list[str]]:
+    """Verdicts this pass gives for ``pending`` exercises; adds fatal cells to ``skip``.
+
+    Returns the verdicts and grader-side problems (a kernel that would not start).
+    """
+    verdicts, problems = {}, []
+    by_notebook: dict[str, list[GradedCell]] = {}
+    for cell in pending.values():
+        by_notebook.setdefault(cell.notebook, []).append(cell)
+    for name, cells in by_notebook.items():
+        run = _notebook_run(events, name, rt)
+        if run.setup_error is not None:
+            problems.append(f"{name}: the kernel did not start: {run.setup_error[:500]}")
+            continue
+        if run.fatal is not None:
+            skip.setdefault(name, set()).update(_dependents(templates[name], run.fatal))
+        for cell in cells:
+            if run.fatal is not None and cell.cell_num > run.fatal:
+                continue  # not fairly tested in this pass: run again without the fatal cell
+            if cell.cell_num == run.fatal:
+                verdicts[cell.exercise] = fail(cell, run.fatal_reason)
+                continue
+            event = run.ends.get(cell.cell_num)
+            if event is None:
+                continue
+            verdicts[cell.exercise] = _verdict(cell, event, templates[name], refused)
+    return verdicts, problems
+
+
+def _dependents(nb: nbformat.NotebookNode, fatal: int) -> set[int]:
+    """The fatal cell and the cells that declare they need what it exercises.
+
+    A check cell exercises its ``grade_id``; a cell holding a student region exercises that
+    region (named by the cell id). Cells say what they need in ``{"cs231n": {"needs": [...]}}``
+    metadata; skipping them too keeps one endless loop from hanging every later cell that
+    calls the same function.
+    """
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    bad = cells[fatal]
+    keys = {bad.get("id")}
+    grade_id = bad.metadata.get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        keys.add(grade_id)
+    found = {fatal}
+    for num, cell in enumerate(cells):
+        needs = cell.metadata.get("cs231n", {}).get("needs", [])
+        if num > fatal and keys & set(needs):
+            found.add(num)
+    return found
+
+
+def fail(cell: GradedCell, reason: str) -> ExerciseResult:
+    return ExerciseResult(cell.exercise, cell.notebook, 0, cell.points, False, reason)
+
+
+def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
+    if event["outcome"] == "passed":
+        return ExerciseResult(
+            cell.exercise,
+            cell.notebook,
+            cell.points,
+            cell.points,
+            True,
+            "passed on the hidden grading inputs",
+        )
+    if event["outcome"] == "skipped":
+        return fail(cell, "the check cell was skipped")
+    message = event.get("message", "")
+    outputs = event.get("outputs", [])
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if errors:
+        err = errors[-1]
+        stub = re.match(r"(\S+): implement this in ", str(err.get("evalue", "")))
+        if err.get("ename") == "NotImplementedError" and stub and stub[1] in refused:
+            return fail(cell, f"your code was not used: {refused[stub[1]]}")
+        return fail(cell, f"raised {err.get('ename')}: {_short(err.get('evalue', ''))}")
+    if "outputs differ" in message:
+        reference = template.cells[_cell_index(template, cell.cell_num)].outputs
+        return fail(cell, describe_mismatch(reference, outputs))
+    return fail(cell, f"failed: {_short(message)}")
+
+
+def _cell_index(nb: nbformat.NotebookNode, cell_num: int) -> int:
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    return code[cell_num]
+
+
+def _short(text: str, n: int = 300) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).strip()
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+_RESULT_LINE = re.compile(r"^  (?P<key>.+?): (?P<value>\S.*)$")
+
+
+def _stdout(outputs) -> str:
+    return "".join(
+        o.get("text", "")
+        for o in outputs
+        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+    )
+
+
+def describe_mismatch(reference, got) -> str:
+    """Say how the check's printed results differ, without revealing the reference values."""
+    ref_lines, got_lines = _stdout(reference).splitlines(), _stdout(got).splitlines()
+    if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in got):
+        extra = "; it also wrote to stderr (warnings?)"
+    else:
+        extra = ""
+    header = ref_lines[0] if ref_lines else ""
+    if header and header not in got_lines:
+        first = _short(got_lines[0], 80) if got_lines else "nothing"
+        return (
+            f"the check did not print its results (printed {first!r}); the check must run "
+            f"unchanged, do not replace check() or print{extra}"
+        )
+    ref = {m["key"]: m["value"] for m in map(_RESULT_LINE.match, ref_lines) if m}
+    mine = {m["key"]: m["value"] for m in map(_RESULT_LINE.match, got_lines) if m}
+    wrong = [k for k in ref if mine.get(k) != ref[k] and ref[k] not in ("holds", "fails")]
+    broken = [k for k in ref if mine.get(k) != ref[k] and ref[k] in ("holds", "fails")]
+    stray = [line for line in got_lines if line not in ref_lines]
+    parts = []
+    if wrong:
+        parts.append("wrong results on the hidden grading inputs: " + ", ".join(wrong))
+    if broken:
+        parts.append("does not hold on the hidden grading inputs: " + ", ".join(broken))
+    if stray and not wrong and not broken:
+        parts.append(f"printed extra output ({_short(stray[0], 80)!r}); remove debugging prints")
+    return ("; ".join(parts) or "output differs from the reference solution's") + extra
