@@ -11,3 +11,5 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # multithreaded OpenBLAS stalls badly when oversubscribed on the thin products used here.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.pop("CS231N_GRADING_SEED", None)  # grading mode only inside the grader's sandbox
+# English unless a test says otherwise (notebooks/ko/conftest.py sets ko for the Korean notebooks).
+os.environ.pop("CS231N_LANG", None)

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     from cs231n_course.grader.cli import add_grade_parser
 
     add_grade_parser(sub)
+    __import__("cs231n_course.translate").translate.add_translate_parser(sub)
     return parser
 
 

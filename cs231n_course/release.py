@@ -34,6 +34,7 @@ INCLUDE = (
     ".gitignore",
     "cs231n_lib/**/*.py",
     "cs231n_lib/checks/golden/*.npz",
+    "cs231n_lib/locale/*/LC_MESSAGES/*.mo",
     "notebooks/*.ipynb",
     "datasets/README.md",
     "datasets/cifar10-jpeg75.tar.gz",

@@ -6,6 +6,9 @@
 ``CS231N_GRADING_SEED=<int>``
     Set only by the grader. Check cells then run on inputs the student has not seen and print
     fingerprints of the results instead of comparing them in the kernel (see ``checks``).
+``CS231N_LANG=ko``
+    The language of the library's messages, plot labels, widgets and progress bars: ``en``
+    (default) or ``ko`` (Korean; open the notebooks in ``notebooks/ko/``). See ``i18n``.
 """
 
 from __future__ import annotations
@@ -28,8 +31,28 @@ GRADING_SEED: int | None = int(_grading) if _grading else None
 SEED: int = GRADING_SEED if GRADING_SEED is not None else 0
 """The seed notebooks use for every random choice (data subsamples, initialisation)."""
 
+LANGUAGES: tuple[str, ...] = ("en", "ko")
+"""The course's languages: English (the source) and Korean."""
+
+
+def _language(name: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or "en"
+    value = value.split(".")[0].split("_")[0].split("-")[0]  # ko_KR.UTF-8, ko-KR -> ko
+    if value not in LANGUAGES:
+        raise ValueError(
+            f"{name}={os.environ[name]!r} is not a language of this course; "
+            f"set it to one of {', '.join(LANGUAGES)} or unset it (English)"
+        )
+    return value
+
+
+LANG: str = _language("CS231N_LANG")
+"""The language of student-facing library text (``en`` or ``ko``)."""
+
 
 def mode_banner() -> str:
     """One stable line saying how this run is configured (printed by notebooks' first cell)."""
-    size = "fast mode (small slice, CS231N_FAST=1)" if FAST else "full data"
+    from cs231n_lib.i18n import _
+
+    size = _("fast mode (small slice, CS231N_FAST=1)") if FAST else _("full data")
     return f"cs231n_lib: {size}"

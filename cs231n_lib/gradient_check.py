@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from cs231n_lib.i18n import _
+
 
 def rel_error(x, y) -> float:
     """Largest relative error between two arrays: max |x − y| / max(1e-8, |x| + |y|).
@@ -184,5 +186,9 @@ def grad_check_sparse(
         numeric = (fxph - fxmh) / (2 * h)
         analytic = float(analytic_grad[ix])
         errors[i] = abs(numeric - analytic) / max(1e-12, abs(numeric) + abs(analytic))
-        print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {errors[i]:e}")
+        print(
+            _("numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}").format(
+                numeric=numeric, analytic=analytic, error=errors[i]
+            )
+        )
     return errors

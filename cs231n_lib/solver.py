@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from cs231n_lib import optim
 from cs231n_lib.atomic import atomic_file
+from cs231n_lib.i18n import _
 
 _DATA_KEYS = ("X_train", "y_train", "X_val", "y_val")
 
@@ -209,8 +210,9 @@ class Solver:
         self.val_acc_history.append(val_acc)
         if self.verbose:
             bar.write(
-                f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:.3f}; "
-                f"val acc: {val_acc:.3f}"
+                _("(Epoch {epoch} / {epochs}) train acc: {train:.3f}; val acc: {val:.3f}").format(
+                    epoch=self.epoch, epochs=self.num_epochs, train=train_acc, val=val_acc
+                )
             )
         if val_acc > self.best_val_acc or not self.best_params:
             self.best_val_acc = val_acc
@@ -227,7 +229,7 @@ class Solver:
         num_train = len(self.X_train)
         iterations_per_epoch = max(num_train // self.batch_size, 1)
         num_iterations = int(self.num_epochs * iterations_per_epoch)
-        bar = tqdm(total=num_iterations, disable=not self.progress, desc="training", unit="it")
+        bar = tqdm(total=num_iterations, disable=not self.progress, desc=_("training"), unit="it")
         try:
             self._record_accuracies(bar)
             for t in range(num_iterations):
@@ -278,7 +280,7 @@ class Solver:
                 arrays[f"optim/{name}/{key}"] = np.asarray(value)
         save_npz_atomic(path, arrays)
         if self.verbose:
-            tqdm.write(f'Saved checkpoint to "{path}"')
+            tqdm.write(_('Saved checkpoint to "{path}"').format(path=path))
         return path
 
 
@@ -319,7 +321,7 @@ def load_checkpoint(path) -> dict:
             if key.startswith("params/"):
                 out["params"][key.split("/", 1)[1]] = value
             elif key.startswith("optim/"):
-                _, name, field = key.split("/", 2)
+                _prefix, name, field = key.split("/", 2)
                 configs = out["optim_configs"].setdefault(name, {})
                 configs[field] = value if value.ndim else value.item()
             elif key.endswith("_history"):

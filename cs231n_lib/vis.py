@@ -6,6 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cs231n_lib.i18n import _, class_name, use_hangul_font
+
+use_hangul_font()
+
 
 def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> np.ndarray:
     """Tile a batch of images into one image, each rescaled to [0, ubound] on its own.
@@ -95,7 +99,7 @@ def class_examples(
             ax.imshow(np.asarray(X[idx]).astype("uint8"))
             ax.axis("off")
             if row == 0:
-                ax.set_title(name, fontsize=9)
+                ax.set_title(class_name(name), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -108,11 +112,11 @@ def show_distances(dists: np.ndarray, ax=None):
     if dists.ndim != 2:
         raise ValueError(f"dists must be (num_test, num_train), got shape {dists.shape}")
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4))
+        _fig, ax = plt.subplots(figsize=(10, 4))
     ax.imshow(dists, interpolation="none", aspect="auto", cmap="viridis")
-    ax.set_xlabel("training example")
-    ax.set_ylabel("test example")
-    ax.set_title("L2 distances (bright = far)")
+    ax.set_xlabel(_("training example"))
+    ax.set_ylabel(_("test example"))
+    ax.set_title(_("L2 distances (bright = far)"))
     return ax
 
 
@@ -129,7 +133,7 @@ def cross_validation_plot(k_to_accuracies: dict[int, Sequence[float]], ax=None):
     if not k_to_accuracies:
         raise ValueError("k_to_accuracies is empty; run the cross-validation cell first")
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 5))
+        _fig, ax = plt.subplots(figsize=(8, 5))
     ks = sorted(k_to_accuracies)
     for k in ks:
         accs = np.asarray(k_to_accuracies[k], dtype=float)
@@ -137,9 +141,9 @@ def cross_validation_plot(k_to_accuracies: dict[int, Sequence[float]], ax=None):
     means = np.array([np.mean(k_to_accuracies[k]) for k in ks])
     stds = np.array([np.std(k_to_accuracies[k]) for k in ks])
     ax.errorbar(ks, means, yerr=stds, color="tab:orange", capsize=3)
-    ax.set_title("Cross-validation on k")
+    ax.set_title(_("Cross-validation on k"))
     ax.set_xlabel("k")
-    ax.set_ylabel("cross-validation accuracy")
+    ax.set_ylabel(_("cross-validation accuracy"))
     return ax
 
 
@@ -167,12 +171,12 @@ def show_neighbors(
     fig, axes = plt.subplots(1, k + 1, figsize=(1.4 * (k + 1), 1.9), squeeze=False)
     axes = axes[0]
     axes[0].imshow(np.asarray(query).astype("uint8"))
-    axes[0].set_title(title or "query", fontsize=9)
+    axes[0].set_title(title or _("query"), fontsize=9)
     axes[0].axis("off")
     for i in range(k):
         ax = axes[i + 1]
         ax.imshow(np.asarray(neighbors[i]).astype("uint8"))
-        label = classes[int(neighbor_labels[i])]
+        label = class_name(classes[int(neighbor_labels[i])])
         ax.set_title(label if distances is None else f"{label}\n{distances[i]:.0f}", fontsize=8)
         ax.axis("off")
     fig.tight_layout()

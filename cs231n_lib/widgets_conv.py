@@ -19,7 +19,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from cs231n_lib.fast_layers import conv_forward_fast
+from cs231n_lib.i18n import _, use_hangul_font
 from cs231n_lib.layers import conv_output_size
+
+use_hangul_font()
 
 
 def _png(fig) -> bytes:
@@ -148,9 +151,9 @@ class ConvArithmeticExplorer:
         ax.set_yticks(np.arange(-0.5, padded, 1), minor=True)
         ax.grid(which="minor", color="white", linewidth=0.5)
         ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
-        title = "blue: windows covering each cell; dots: window corners; hatched: padding"
+        title = _("blue: windows covering each cell; dots: window corners; hatched: padding")
         if s["error"]:
-            title += "\nred: pixels no window reaches if a framework floors the size"
+            title += "\n" + _("red: pixels no window reaches if a framework floors the size")
         ax.set_title(title, fontsize=9)
 
     def render(self) -> None:
@@ -196,16 +199,17 @@ class FilterBrowser:
                 f"X must have shape (N, {C}, H, W) and X_images (N, H, W, 3) with the same N; "
                 f"got {X.shape} and {self.X_images.shape}"
             )
-        self.labels = list(labels) if labels is not None else [f"image {i}" for i in range(N)]
+        default_labels = [_("image {i}").format(i=i) for i in range(N)]
+        self.labels = list(labels) if labels is not None else default_labels
         pad = (HH - 1) // 2 if pad is None else pad
-        out, _ = conv_forward_fast(X.astype(self.W1.dtype), self.W1, self.b1,
+        out, _cache = conv_forward_fast(X.astype(self.W1.dtype), self.W1, self.b1,
                                    {"stride": 1, "pad": pad})  # fmt: skip
         self.activations = np.maximum(out, 0)  # (N, F, H_out, W_out), after the ReLU
-        self.filter = widgets.IntSlider(value=0, min=0, max=F - 1, description="filter",
+        self.filter = widgets.IntSlider(value=0, min=0, max=F - 1, description=_("filter"),
                                         continuous_update=False)  # fmt: skip
         options = [(f"{i}: {name}", i) for i, name in enumerate(self.labels)]
         self.images = widgets.SelectMultiple(options=options, value=tuple(range(min(N, 4))),
-                                             description="images", rows=min(N, 6))  # fmt: skip
+                                             description=_("images"), rows=min(N, 6))  # fmt: skip
         self.text = widgets.HTML()
         # Shown at its own pixel size: a box would otherwise stretch it to the full width.
         self.image = widgets.Image(format="png", layout=widgets.Layout(width="auto"))
@@ -221,7 +225,7 @@ class FilterBrowser:
         f = self.filter.value
         chosen = list(self.images.value)
         if not chosen:
-            return f"filter {f}: choose at least one image"
+            return _("filter {f}: choose at least one image").format(f=f)
         means = self.activations[chosen, f].mean(axis=(1, 2))  # (len(chosen),)
         best = chosen[int(np.argmax(means))]
         return (
@@ -239,7 +243,7 @@ class FilterBrowser:
         w = (w - w.min()) / max(float(w.max() - w.min()), 1e-12)
         ax = fig.add_subplot(2, cols, 1)
         ax.imshow(w if w.shape[2] == 3 else w[:, :, 0], interpolation="nearest", cmap="gray")
-        ax.set_title(f"filter {f}", fontsize=9)
+        ax.set_title(_("filter {f}").format(f=f), fontsize=9)
         ax.axis("off")
         vmax = float(self.activations[chosen, f].max()) if chosen else 1.0
         for k, i in enumerate(chosen):
@@ -249,7 +253,7 @@ class FilterBrowser:
             ax.axis("off")
             ax = fig.add_subplot(2, cols, cols + 2 + k)
             ax.imshow(self.activations[i, f], cmap="gray", vmin=0, vmax=max(vmax, 1e-12))
-            ax.set_title("activation", fontsize=8)
+            ax.set_title(_("activation"), fontsize=8)
             ax.axis("off")
 
     def render(self) -> None:

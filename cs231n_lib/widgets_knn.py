@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cs231n_lib.i18n import _, class_name
+
 
 def neighbor_vote(dists_row: np.ndarray, y_train: np.ndarray, k: int, num_classes: int):
     """The k nearest training indices of one test point and the votes per class.
@@ -68,7 +70,7 @@ class KNNExplorer:
         self.X_test_images, self.y_test = X_test_images, np.asarray(y_test)
         self.classes = list(classes)
         self.index = widgets.IntSlider(
-            value=0, min=0, max=len(X_test_images) - 1, description="test image"
+            value=0, min=0, max=len(X_test_images) - 1, description=_("test image")
         )
         self.k = widgets.IntSlider(value=5, min=1, max=min(max_k, dists.shape[1]), description="k")
         self.output = widgets.Output()
@@ -83,12 +85,17 @@ class KNNExplorer:
     def summary(self) -> str:
         """One line describing the current choice and vote (also shown under the pictures)."""
         i, k = self.index.value, self.k.value
-        _, votes, winner = neighbor_vote(self.dists[i], self.y_train, k, len(self.classes))
-        tally = ", ".join(f"{self.classes[c]} {v}" for c, v in enumerate(votes) if v)
-        truth = self.classes[int(self.y_test[i])]
-        verdict = "correct" if winner == self.y_test[i] else "wrong"
-        return (
-            f"test image {i} ({truth}), k={k}: votes {tally} -> {self.classes[winner]} ({verdict})"
+        _nearest, votes, winner = neighbor_vote(self.dists[i], self.y_train, k, len(self.classes))
+        tally = ", ".join(f"{class_name(self.classes[c])} {v}" for c, v in enumerate(votes) if v)
+        truth = class_name(self.classes[int(self.y_test[i])])
+        verdict = _("correct") if winner == self.y_test[i] else _("wrong")
+        return _("test image {i} ({truth}), k={k}: votes {tally} -> {winner} ({verdict})").format(
+            i=i,
+            truth=truth,
+            k=k,
+            tally=tally,
+            winner=class_name(self.classes[winner]),
+            verdict=verdict,
         )
 
     def render(self) -> None:
@@ -97,7 +104,7 @@ class KNNExplorer:
         from cs231n_lib.vis import show_neighbors
 
         i, k = self.index.value, self.k.value
-        nearest, _, _ = neighbor_vote(self.dists[i], self.y_train, k, len(self.classes))
+        nearest, _votes, _winner = neighbor_vote(self.dists[i], self.y_train, k, len(self.classes))
         self.output.clear_output(wait=True)
         with self.output:
             fig = show_neighbors(
@@ -106,7 +113,7 @@ class KNNExplorer:
                 self.y_train[nearest],
                 self.classes,
                 distances=self.dists[i, nearest],
-                title=f"test: {self.classes[int(self.y_test[i])]}",
+                title=_("test: {name}").format(name=class_name(self.classes[int(self.y_test[i])])),
             )
             plt.show(fig)
             print(self.summary())

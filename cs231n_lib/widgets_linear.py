@@ -21,6 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cs231n_lib.i18n import _, class_name, use_hangul_font
+
+use_hangul_font()
+
 IMAGE_SHAPE = (32, 32, 3)
 _PIXELS = 32 * 32 * 3
 
@@ -113,10 +117,10 @@ def plot_hyperparameter_search(results, fig=None):
     for ax, column, name in zip(axes, (0, 1), ("training", "validation"), strict=True):
         points = ax.scatter(log_lr, log_reg, c=accs[:, column], s=120, cmap="viridis",
                             edgecolors="black", linewidths=0.5)  # fmt: skip
-        fig.colorbar(points, ax=ax, label=f"{name} accuracy")
-        ax.set_xlabel("log10 learning rate")
-        ax.set_ylabel("log10 regularisation strength")
-        ax.set_title(f"CIFAR-10 {name} accuracy")
+        fig.colorbar(points, ax=ax, label=_("{name} accuracy").format(name=name))
+        ax.set_xlabel(_("log10 learning rate"))
+        ax.set_ylabel(_("log10 regularisation strength"))
+        ax.set_title(_("CIFAR-10 {name} accuracy").format(name=name))
     fig.tight_layout()
     return fig
 
@@ -211,7 +215,7 @@ class ScoreExplorer:
             )
         self.templates = weights_to_templates(self.W)  # (C, 32, 32, 3)
         self.index = widgets.IntSlider(
-            value=0, min=0, max=N - 1, description="test image", continuous_update=False
+            value=0, min=0, max=N - 1, description=_("test image"), continuous_update=False
         )
         self.image = widgets.Image(format="png")
         self.text = widgets.HTML()
@@ -241,10 +245,15 @@ class ScoreExplorer:
         i = self.index.value
         s = self.scores(i)
         pred, truth = int(np.argmax(s)), int(self.y[i])
-        verdict = "correct" if pred == truth else "wrong"
-        return (
-            f"test image {i}: true class {self.classes[truth]}, predicted "
-            f"{self.classes[pred]} (score {s[pred]:.1f}, {verdict})"
+        verdict = _("correct") if pred == truth else _("wrong")
+        return _(
+            "test image {i}: true class {truth}, predicted {pred} (score {score:.1f}, {verdict})"
+        ).format(
+            i=i,
+            truth=class_name(self.classes[truth]),
+            pred=class_name(self.classes[pred]),
+            score=s[pred],
+            verdict=verdict,
         )
 
     def draw(self, fig) -> None:
@@ -261,7 +270,10 @@ class ScoreExplorer:
 
         ax = fig.add_subplot(grid[0, 0])
         ax.imshow(self.X_images[i].astype(np.uint8))
-        ax.set_title(f"test image {i}: {self.classes[truth]}", fontsize=10)
+        ax.set_title(
+            _("test image {i}: {name}").format(i=i, name=class_name(self.classes[truth])),
+            fontsize=10,
+        )
         ax.axis("off")
 
         ax = fig.add_subplot(grid[0, 1:])
@@ -270,21 +282,29 @@ class ScoreExplorer:
         bars[pred].set_edgecolor("black")
         bars[pred].set_linewidth(2.5)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(range(C), self.classes, rotation=30, ha="right", fontsize=9)
-        ax.set_ylabel("score")
-        ax.set_title(f"class scores (green: true class, outlined: prediction {self.classes[pred]})",
-                     fontsize=10)  # fmt: skip
+        ax.set_xticks(range(C), [class_name(c) for c in self.classes], rotation=30, ha="right",
+                      fontsize=9)  # fmt: skip
+        ax.set_ylabel(_("score"))
+        ax.set_title(
+            _("class scores (green: true class, outlined: prediction {name})").format(
+                name=class_name(self.classes[pred])
+            ),
+            fontsize=10,
+        )
 
         ax = fig.add_subplot(grid[1, :])
-        _draw_tiles(ax, self.templates.astype(np.uint8), self.classes, cols=C)
-        ax.set_title("templates: the columns of W as images", fontsize=9)
+        names = [class_name(c) for c in self.classes]
+        _draw_tiles(ax, self.templates.astype(np.uint8), names, cols=C)
+        ax.set_title(_("templates: the columns of W as images"), fontsize=9)
         ax = fig.add_subplot(grid[2, :])
         # A shared, robust colour range: a few extreme pixels should not wash out the rest.
         bound = float(np.percentile(np.abs(maps), 99.5)) or 1.0
-        labels = [f"{name} {score:+.1f}" for name, score in zip(self.classes, s, strict=True)]
+        labels = [
+            f"{class_name(name)} {score:+.1f}" for name, score in zip(self.classes, s, strict=True)
+        ]
         _draw_tiles(ax, maps, labels, cols=C, cmap="coolwarm", vmin=-bound, vmax=bound)
         ax.set_title(
-            "x * w_c summed over colours (red raises the score of class c, blue lowers it)",
+            _("x * w_c summed over colours (red raises the score of class c, blue lowers it)"),
             fontsize=9,
         )
 
@@ -349,18 +369,18 @@ class RetrainExplorer:
         if kind not in ("svm", "softmax"):
             raise ValueError(f"kind must be 'svm' or 'softmax', got {kind!r}")
         self.kind = widgets.ToggleButtons(options=["svm", "softmax"], value=kind,
-                                          description="loss")  # fmt: skip
+                                          description=_("loss"))  # fmt: skip
         self.learning_rate = widgets.FloatLogSlider(
             value=learning_rate, base=10, min=-9, max=-4, step=0.25,
-            description="learning rate", readout_format=".1e", continuous_update=False,
+            description=_("learning rate"), readout_format=".1e", continuous_update=False,
             style={"description_width": "initial"},  # the label in full, not "learning r..."
         )  # fmt: skip
         self.reg = widgets.FloatLogSlider(
             value=reg, base=10, min=-1, max=6, step=0.25,
-            description="reg", readout_format=".1e", continuous_update=False,
+            description=_("reg"), readout_format=".1e", continuous_update=False,
         )  # fmt: skip
         self.num_iters = widgets.IntSlider(
-            value=num_iters, min=10, max=2000, step=10, description="iterations",
+            value=num_iters, min=10, max=2000, step=10, description=_("iterations"),
             continuous_update=False,
         )  # fmt: skip
         self.image = widgets.Image(format="png")
@@ -406,16 +426,29 @@ class RetrainExplorer:
         if not diverged:
             train_acc = float(np.mean(clf.predict(self.X_train) == self.y_train))
             val_acc = float(np.mean(clf.predict(self.X_val) == self.y_val))
-            self.text.value = (
-                f"{self.kind.value}, learning rate {self.learning_rate.value:.1e}, reg "
-                f"{self.reg.value:.1e}, {self.num_iters.value} steps: final loss "
-                f"{history[-1]:.3f}, train accuracy {train_acc:.3f}, val accuracy {val_acc:.3f}"
+            self.text.value = _(
+                "{kind}, learning rate {lr:.1e}, reg {reg:.1e}, {steps} steps: final loss "
+                "{loss:.3f}, train accuracy {train:.3f}, val accuracy {val:.3f}"
+            ).format(
+                kind=self.kind.value,
+                lr=self.learning_rate.value,
+                reg=self.reg.value,
+                steps=self.num_iters.value,
+                loss=history[-1],
+                train=train_acc,
+                val=val_acc,
             )
         else:
-            self.text.value = (
-                f"{self.kind.value}, learning rate {self.learning_rate.value:.1e}, reg "
-                f"{self.reg.value:.1e}: training diverged (loss {history[0]:.3g} at the start, "
-                f"{history[-1]:.3g} at the end); lower the learning rate or the regularisation"
+            self.text.value = _(
+                "{kind}, learning rate {lr:.1e}, reg {reg:.1e}: training diverged (loss "
+                "{first:.3g} at the start, {last:.3g} at the end); lower the learning rate or "
+                "the regularisation"
+            ).format(
+                kind=self.kind.value,
+                lr=self.learning_rate.value,
+                reg=self.reg.value,
+                first=history[0],
+                last=history[-1],
             )
         fig = _new_figure(12, 3.6)
         grid = fig.add_gridspec(1, 3, left=0.07, right=0.99, top=0.9, bottom=0.14, wspace=0.15)
@@ -423,14 +456,15 @@ class RetrainExplorer:
         ax.plot(history)
         if diverged:
             ax.set_yscale("symlog")
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("minibatch loss")
-        ax.set_title("loss", fontsize=10)
+        ax.set_xlabel(_("iteration"))
+        ax.set_ylabel(_("minibatch loss"))
+        ax.set_title(_("loss"), fontsize=10)
         if finite and clf.W.shape[0] in (_PIXELS, _PIXELS + 1):
             ax = fig.add_subplot(grid[0, 1:])
             templates = weights_to_templates(clf.W).astype(np.uint8)  # (C, 32, 32, 3)
-            _draw_tiles(ax, templates, self.classes, cols=max(1, (len(self.classes) + 1) // 2))
-            ax.set_title("templates", fontsize=10)
+            names = [class_name(c) for c in self.classes]
+            _draw_tiles(ax, templates, names, cols=max(1, (len(self.classes) + 1) // 2))
+            ax.set_title(_("templates"), fontsize=10)
         self.image.value = _png(fig)
 
     def summary(self) -> str:

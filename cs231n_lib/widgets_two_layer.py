@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cs231n_lib.i18n import _
+
 ACTIVATIONS = ("none", "relu", "sigmoid")
 
 
@@ -188,11 +190,11 @@ class GraphStepper:
         self._kwargs = dict(graph_kwargs)
         self.graph = AffineGraph(**self._kwargs)
         self.position = 0  # number of steps shown
-        self.back_button = w.Button(description="◀ back", layout=w.Layout(width="90px"))
-        self.next_button = w.Button(description="next ▶", layout=w.Layout(width="90px"))
-        self.reset_button = w.Button(description="reset", layout=w.Layout(width="70px"))
+        self.back_button = w.Button(description=_("◀ back"), layout=w.Layout(width="90px"))
+        self.next_button = w.Button(description=_("next ▶"), layout=w.Layout(width="90px"))
+        self.reset_button = w.Button(description=_("reset"), layout=w.Layout(width="70px"))
         self.activation = w.Dropdown(
-            options=ACTIVATIONS, value=self.graph.activation, description="activation"
+            options=ACTIVATIONS, value=self.graph.activation, description=_("activation")
         )
         self.table = w.HTML()
         self.back_button.on_click(lambda _: self.back())
@@ -227,9 +229,14 @@ class GraphStepper:
         """The current state in one line: step number and what it computed."""
         total = len(self.graph.steps)
         if self.position == 0:
-            return f"step 0 / {total}: inputs known; press next ▶ to run the forward pass"
+            return _("step 0 / {total}: inputs known; press next ▶ to run the forward pass").format(
+                total=total
+            )
         step = self.graph.steps[self.position - 1]
-        return f"step {self.position} / {total} ({step.phase}): {step.text}"
+        phase = _("forward") if step.phase == "forward" else _("backward")
+        return _("step {n} / {total} ({phase}): {text}").format(
+            n=self.position, total=total, phase=phase, text=step.text
+        )
 
     def _render(self) -> None:
         shown = self.graph.steps[: self.position]
@@ -252,15 +259,18 @@ class GraphStepper:
         note = ""
         if self.position == len(self.graph.steps):
             m = self.graph.matrix_gradients()
+            arranged = _("Arranged as matrices:")
             note = (
-                f"<p>Arranged as matrices: dL/dW = {np.round(m['dW'], 4).tolist()} "
+                f"<p>{arranged} dL/dW = {np.round(m['dW'], 4).tolist()} "
                 f"= Xᵀ·dL/dY = {np.round(m['XT_dY'], 4).tolist()}; dL/dX = "
                 f"{np.round(m['dX'], 4).tolist()} = dL/dY·Wᵀ = "
                 f"{np.round(m['dY_WT'], 4).tolist()}</p>"
             )
+        headers = [_("node"), _("op"), _("forward value"), "dL/d(node)"]
         self.table.value = (
-            f"<p><b>{html.escape(self.summary())}</b></p>"
-            "<table><tr><th>node</th><th>op</th><th>forward value</th><th>dL/d(node)</th></tr>"
+            f"<p><b>{html.escape(self.summary())}</b></p><table><tr>"
+            + "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+            + "</tr>"
             + "".join(rows)
             + f"</table>{note}"
         )

@@ -43,6 +43,7 @@ import numpy as np
 
 from cs231n_lib import config
 from cs231n_lib.atomic import atomic_file
+from cs231n_lib.i18n import _
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
 
@@ -353,13 +354,16 @@ def check(name: str, **values) -> None:
         return
     if t.problems:
         report = "\n".join(
-            [f"{name}: FAILED"] + [f"  {p}" for p in t.problems] + [f"  fix: {t.exercise.where}"]
+            [_("{name}: FAILED").format(name=name)]
+            + [f"  {p}" for p in t.problems]
+            + ["  " + _("fix: {where}").format(where=t.exercise.where)]
         )
         print(report)
         raise CheckFailed(
             f"{name}: {len(t.problems)} problem(s), see above; fix {t.exercise.where}"
         )
-    print(f"{name}: OK ({'; '.join(t.passed) or 'all checks pass'})")
+    detail = "; ".join(t.passed) or _("all checks pass")
+    print(_("{name}: OK ({detail})").format(name=name, detail=detail))
 
 
 def _write_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:

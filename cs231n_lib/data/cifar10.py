@@ -11,6 +11,7 @@ import numpy as np
 from cs231n_lib.data._common import DatasetError
 from cs231n_lib.data.embedded import EmbeddedArchive, load_embedded
 from cs231n_lib.data.official import OFFICIAL_DIRNAME, load_CIFAR10, official_dir
+from cs231n_lib.i18n import _
 
 NUM_TRAIN = 50_000
 NUM_TEST = 10_000
@@ -54,7 +55,7 @@ def load_cifar10(
     if root is not None or folder.exists():
         try:
             arrays = load_CIFAR10(folder)
-            source = f"official python batches ({folder.name})"
+            source = _("official python batches ({folder})").format(folder=folder.name)
         except DatasetError as e:
             if root is not None:
                 raise
@@ -64,9 +65,13 @@ def load_cifar10(
         arrays = load_embedded(archive)
         # The file name only: the same line wherever the data lives (a clone, a student's
         # release, the grader's workspace), so notebook outputs compare equal.
-        source = f"embedded JPEG-75 copy ({archive.path.name})"
+        source = _("embedded JPEG-75 copy ({file})").format(file=archive.path.name)
     if verbose:
-        print(f"CIFAR-10: {source}, {len(arrays[1])} train / {len(arrays[3])} test")
+        print(
+            _("CIFAR-10: {source}, {train} train / {test} test").format(
+                source=source, train=len(arrays[1]), test=len(arrays[3])
+            )
+        )
     return arrays
 
 

@@ -440,8 +440,11 @@ class NotebookPage:
         """Run → Run All Cells; wait until no cell is queued or running and the kernel is
         idle. Returns the seconds it took."""
         start = time.monotonic()
-        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        # The labels in English and in the Korean language pack (test_browser_korean.py).
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^(Run|실행)$")).click()
+        self.page.locator(
+            ".lm-Menu-itemLabel", has_text=re.compile(r"^(Run All Cells|모든 셀 실행)$")
+        ).click()
         try:
             self.page.wait_for_function(
                 JS_RUN_DONE, arg=self.path, timeout=timeout * 1000, polling=250
