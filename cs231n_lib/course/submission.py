@@ -24,20 +24,18 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-WANTED = re.compile(r"^(cs231n_lib/.*\.py|notebooks/[^/]+\.ipynb)$")
-LAYOUT_DIRS = ("cs231n_lib", "notebooks")
-
-
-class SubmissionError(ValueError):
-    """A submission cannot be graded; the message says why and what to submit instead."""
-
-
-@dataclass(frozen=True)
-class UnpackLimits:
-    max_files: int = 5000
-    max_file_bytes: int = 50 << 20
-    max_total_bytes: int = 300 << 20
-    max_archive_bytes: int = 200 << 20
+# The rules live in the student package, so the submit command applies the very same ones.
+from cs231n_lib.submission_rules import (
+    LAYOUT_DIRS,
+    SUBMIT_COMMAND,
+    WANTED,
+    SubmissionError,
+    UnpackLimits,
+    bulky_causes,
+    check_entry_name,
+    file_size_error,
+    oversize_message,
+)
 
 
 @dataclass
@@ -139,8 +137,8 @@ def unpack(sub: Submission, staging: Path, limits: UnpackLimits = UnpackLimits()
         out.files.append(rel)
     if not out.files:
         out.notes.append(
-            "the submission holds no cs231n_lib/*.py file and no notebooks/*.ipynb; submit the "
-            "release folder you worked in (or a .zip of it)"
+            "the submission holds no cs231n_lib/*.py file and no notebooks/*.ipynb; make it "
+            f"with `{SUBMIT_COMMAND}` in the course folder you worked in"
         )
     return out
 
@@ -161,22 +159,7 @@ def _release_prefix(names: list[str]) -> str | None:
 
 
 def _check_name(name: str, what: str) -> str:
-    """A safe relative POSIX path, or SubmissionError."""
-    clean = name.replace("\\", "/")
-    parts = PurePosixPath(clean).parts
-    if (
-        not clean
-        or clean.startswith("/")
-        or re.match(r"^[A-Za-z]:", clean)
-        or ".." in parts
-        or "\0" in clean
-    ):
-        raise SubmissionError(
-            f"{what}: the entry {name!r} points outside the submission folder (absolute path or "
-            f"'..'); this is refused to protect the grader. Zip your release folder as it is "
-            f"(e.g. `zip -r submission.zip cs231n_lib notebooks`)"
-        )
-    return "/".join(p for p in parts if p not in ("", "."))
+    return check_entry_name(name, what)
 
 
 def _folder_entries(root: Path, limits: UnpackLimits):
@@ -211,7 +194,7 @@ def _folder_entries(root: Path, limits: UnpackLimits):
             if count > limits.max_files:
                 raise SubmissionError(
                     f"{root.name}: more than {limits.max_files} files in cs231n_lib/ and "
-                    f"notebooks/; submit only your release folder"
+                    f"notebooks/; make the zip with `{SUBMIT_COMMAND}` in your course folder"
                 )
             if stat.S_ISDIR(st.st_mode) or not WANTED.match(rel):
                 continue
@@ -248,25 +231,22 @@ def _reader_nofollow(path: str, max_bytes: int):
 
 
 def _check_size(name: str, size: int, limits: UnpackLimits) -> None:
-    if size > limits.max_file_bytes:
-        raise SubmissionError(
-            f"{name}: {size} bytes, more than the {limits.max_file_bytes} bytes allowed per "
-            f"file; clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
-        )
+    error = file_size_error(name, size, limits)
+    if error:
+        raise SubmissionError(error)
 
 
 def _zip_entries(path: Path, limits: UnpackLimits):
     size = path.stat().st_size
     if size > limits.max_archive_bytes:
         raise SubmissionError(
-            f"{path.name}: {size} bytes, more than the {limits.max_archive_bytes} allowed; "
-            f"submit only your release folder, without data sets"
+            oversize_message(path.name, size, limits.max_archive_bytes, _zip_causes(path))
         )
     declared = _declared_entry_count(path)
     if declared is not None and declared > limits.max_files:
         raise SubmissionError(
             f"{path.name}: {declared} entries, more than the {limits.max_files} allowed; "
-            f"submit only your release folder"
+            f"make the zip with `{SUBMIT_COMMAND}`, which packs only cs231n_lib/ and notebooks/"
         )
     try:
         archive = zipfile.ZipFile(path)
@@ -274,7 +254,7 @@ def _zip_entries(path: Path, limits: UnpackLimits):
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise SubmissionError(
             f"{path.name}: not a readable zip archive ({err}); create it again, e.g. "
-            f"`zip -r submission.zip cs231n_lib notebooks`"
+            f"`{SUBMIT_COMMAND}` in your course folder"
         ) from err
     if len(infos) > limits.max_files:
         raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
@@ -336,3 +316,12 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, max
         return data
 
     return read
+
+
+def _zip_causes(path: Path) -> list[str]:
+    """What makes an oversized zip large (.venv, data, caches), read from its directory only."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bulky_causes({i.filename: i.compress_size for i in archive.infolist()})
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return []
