@@ -33,9 +33,11 @@ STUDENT_END_RE = re.compile(
     r"^(?P<indent>[ \t]*)(?:# |<!-- )<<< END STUDENT REGION (?P<name>\S+) "
     r"\(do not edit this line\)(?: -->)?[ \t]*$"
 )
-# Anything that mentions a student region: a line matching this but neither pattern above
+# A comment line that names a student region: one matching this but neither pattern above
 # is a damaged marker line.
-ANY_REGION_LINE_RE = re.compile(r"(BEGIN|END)\s+STUDENT\s+REGION", re.IGNORECASE)
+ANY_REGION_LINE_RE = re.compile(
+    r"^\s*(#|<!--).*\b(BEGIN|END)\s+STUDENT\s+REGION\b", re.IGNORECASE
+)
 
 MARKDOWN_ANSWER_STUB = "*(write your answer here)*"
 """The placeholder a released inline-question answer holds."""

@@ -21,6 +21,8 @@ def _release(args: argparse.Namespace) -> int:
     from cs231n_lib.course.release import build_release
 
     report = build_release(Path(args.source), Path(args.out), force=args.force)
+    if report.replaced is not None:
+        print(f"replaced the existing {args.out} ({report.replaced} files, --force)")
     print(
         f"release written to {args.out}: {len(report.files)} files, "
         f"{report.region_count} student regions in {len(report.regions)} files"
@@ -54,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="write the student release")
     p.add_argument("out", help="folder to create (must not exist unless --force)")
     p.add_argument("--source", default=str(REPO_ROOT), help="instructor source tree")
-    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.add_argument(
+        "--force", action="store_true", help="replace OUT (and everything in it) if it exists"
+    )
     p.set_defaults(func=_release)
 
     p = sub.add_parser("execute", help="run notebooks and store their outputs")

@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_lib.course import markers
+from cs231n_lib.course.release_text import student_pyproject
 
 # What a student gets, as glob patterns relative to the source root. Everything else stays.
 INCLUDE = (
@@ -44,8 +45,6 @@ INCLUDE = (
 # Instructor-only, even where an INCLUDE pattern would match.
 EXCLUDE = ("cs231n_lib/course/*",)
 
-# The instructor's console script for these tools has no code to run in a student tree.
-_INSTRUCTOR_SCRIPT_LINE = 'cs231n-course = "cs231n_lib.course.__main__:main"'
 
 
 @dataclass
@@ -54,6 +53,7 @@ class ReleaseReport:
 
     files: list[str] = field(default_factory=list)
     regions: dict[str, list[str]] = field(default_factory=dict)
+    replaced: int | None = None  # with --force: how many files the replaced folder held
 
     @property
     def region_count(self) -> int:
@@ -143,6 +143,8 @@ def build_release(source_root: Path, dest: Path, *, force: bool = False) -> Rele
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     report = ReleaseReport()
+    if dest.exists():
+        report.replaced = sum(len(files) for _, _, files in os.walk(dest))
     with atomic_directory(dest) as tmp:
         for rel in released_files(source_root):
             _release_file(source_root / rel, tmp / rel, rel, report)
@@ -154,6 +156,9 @@ def atomic_directory(dest: Path) -> Iterator[Path]:
     """Build a folder in a temporary sibling of ``dest``; it replaces ``dest`` only if the
     block finishes, so readers never see a half-written folder."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700: a TA or another account could not read
     try:
         yield tmp
         if dest.exists():
@@ -178,11 +183,7 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
         dst.write_text(text, encoding="utf-8")
         names = []
     elif rel == "pyproject.toml":
-        lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
-        dst.write_text(
-            "".join(line for line in lines if line.strip() != _INSTRUCTOR_SCRIPT_LINE),
-            encoding="utf-8",
-        )
+        dst.write_text(student_pyproject(src.read_text(encoding="utf-8")), encoding="utf-8")
         names = []
     else:
         shutil.copyfile(src, dst)
