@@ -35,9 +35,7 @@ STUDENT_END_RE = re.compile(
 )
 # A comment line that names a student region: one matching this but neither pattern above
 # is a damaged marker line.
-ANY_REGION_LINE_RE = re.compile(
-    r"^\s*(#|<!--).*\b(BEGIN|END)\s+STUDENT\s+REGION\b", re.IGNORECASE
-)
+ANY_REGION_LINE_RE = re.compile(r"^\s*(#|<!--).*\b(BEGIN|END)\s+STUDENT\s+REGION\b", re.IGNORECASE)
 
 MARKDOWN_ANSWER_STUB = "*(write your answer here)*"
 """The placeholder a released inline-question answer holds."""

@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -79,7 +78,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cs231n_lib.course import sandbox, sandbox_cgroup
+from cs231n_lib.course import grade_lock, sandbox, sandbox_cgroup
 from cs231n_lib.course.grade_reference import (
     Course,
     bare_template,
@@ -163,14 +162,10 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     start = time.monotonic()
     out = Path(options.out).resolve()
     private = out / ".grader"
+    subs = _submissions(submissions, options.unpack_limits)  # bad paths fail before OUT exists
     private.mkdir(parents=True, exist_ok=True)
     os.chmod(private, 0o700)
-    with open(private / "lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            raise GradingError(f"another grade run is writing to {out}; wait for it") from err
-        subs = _submissions(submissions, options.unpack_limits)
+    with grade_lock.exclusive(private / "lock", busy=GradingError, what=str(out)):
         workers = options.workers or len(os.sched_getaffinity(0))
         with _claimed_uids(options.uid_base, max(1, workers)) as uids:
             batch = _prepare(options, out, private, uids)

@@ -46,7 +46,6 @@ INCLUDE = (
 EXCLUDE = ("cs231n_lib/course/*",)
 
 
-
 @dataclass
 class ReleaseReport:
     """What a release wrote: files, and the student regions per file."""
@@ -94,6 +93,8 @@ def release_notebook(
         lines = cell.source.splitlines()
         if cell.cell_type in ("code", "markdown"):
             is_md = cell.cell_type == "markdown"
+            if is_md:  # instructor-only spans, as in the README
+                lines = strip_instructor_sections(cell.source, where).splitlines()
             new, found = markers.strip_solutions(
                 lines,
                 f"{relpath} cell {index} ({cell_id})",
@@ -178,7 +179,7 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
         nb = read_notebook(src)
         student, names = release_notebook(nb, rel)
         dst.write_text(nbformat.writes(student) + "\n", encoding="utf-8")
-    elif rel == "README.md":
+    elif rel.endswith(".md"):  # README.md, datasets/README.md
         text = strip_instructor_sections(src.read_text(encoding="utf-8"), rel)
         dst.write_text(text, encoding="utf-8")
         names = []
