@@ -78,7 +78,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cs231n_lib.course import grade_lock, sandbox, sandbox_cgroup
+from cs231n_lib.course import grade_lock, manual_grading, sandbox, sandbox_cgroup
 from cs231n_lib.course.grade_reference import (
     Course,
     bare_template,
@@ -460,6 +460,7 @@ def _grade_one(batch: _Batch, sub: Submission, slot: int) -> dict:
         exercises = [asdict(v) for v in verdicts.values()]
         return {
             **base,
+            "answers": manual_grading.collect_answers(staging, unpacked.files, course),
             "notes": unpacked.notes + regions.notes + notes,
             "exercises": exercises,
             "total": sum(e["points"] for e in exercises),
@@ -499,17 +500,24 @@ def _store_result(folder: Path, digest: str, result: dict) -> None:
 
 def _write_reports(batch: _Batch, subs: list[Submission], **summary) -> BatchReport:
     """Gradebook, feedback pages and summary, rebuilt from the stored results."""
-    rows = []
+    rows, sources = [], {}
     for sub in subs:
         path = batch.results / f"{sub.content_hash}.json"
         if path.exists():
-            result = json.loads(path.read_text())
-            rows.append((sub.student, result))
-            write_atomic(
-                batch.out / "feedback" / f"{sub.student}.md",
-                feedback_markdown(sub.student, sub.path.name, result),
-            )
-    write_atomic(batch.out / "gradebook.csv", gradebook_csv(batch.course, rows))
+            rows.append((sub.student, json.loads(path.read_text())))
+            sources[sub.student] = sub.path.name
+    manual = manual_grading.merge(batch.out, batch.course, rows)  # TA sheets; raises if bad
+    manual_grading.write_all(batch.out, manual, write_atomic)
+    for student, result in rows:
+        write_atomic(
+            batch.out / "feedback" / f"{student}.md",
+            feedback_markdown(student, sources[student], result)
+            + manual_grading.feedback_section(student, result, manual),
+        )
+    write_atomic(
+        batch.out / "gradebook.csv",
+        manual_grading.gradebook_csv(gradebook_csv(batch.course, rows), manual),
+    )
     text = summary_markdown(
         batch.course,
         rows,
@@ -519,7 +527,7 @@ def _write_reports(batch: _Batch, subs: list[Submission], **summary) -> BatchRep
         seed_source=batch.seed_source,
         **summary,
     )
-    write_atomic(batch.out / "summary.md", text)
+    write_atomic(batch.out / "summary.md", text + manual_grading.summary_section(batch.out, manual))
     return BatchReport(
         batch.out / "gradebook.csv",
         batch.out / "summary.md",
