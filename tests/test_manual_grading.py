@@ -93,7 +93,8 @@ def test_sheets_merge_keep_points_and_flag_changes(course, release, tmp_path):
     auto = "student,total,a\nalice,4,4\nbob,0,0\n"
     book = list(csv.DictReader(mg.gradebook_csv(auto, state).splitlines()))
     assert book[0]["total"] == "5.5" and book[0]["manual_total"] == "1.5"
-    assert book[0][q2] == "1.5" and book[1][q2] == ""
+    assert book[0][q2] == "1.5" and book[1][q2] == "0"  # bob wrote no answer
+    assert book[0]["01_knn-inline-question-1"] == "0"
     # alice changes her answer after grading: flagged, points kept; bob's row stays when he
     # is missing from a later run.
     changed = _results(course, release, tmp_path, {"alice": {"inline-question-2": "second"}})

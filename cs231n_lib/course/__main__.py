@@ -5,7 +5,8 @@ Commands
 release OUT           write the student release (solutions replaced by stubs)
 execute NOTEBOOK...   run notebooks in fast mode and store their outputs
 goldens [NAME...]     record the self-checks' golden values from the solutions
-grade SUBMISSION...   grade submissions into a gradebook
+grade SUBMISSION...   grade submissions into a gradebook (and manual-grading sheets)
+export canvas GRADES  the gradebook as a Canvas import CSV
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="exercise names (default: all)")
     p.set_defaults(func=_goldens)
 
+    from cs231n_lib.course import export_canvas
     from cs231n_lib.course.grade import add_grade_parser
 
     add_grade_parser(sub)
+    export_canvas.add_parser(sub)
     return parser
 
 

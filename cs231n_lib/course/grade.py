@@ -507,7 +507,7 @@ def _write_reports(batch: _Batch, subs: list[Submission], **summary) -> BatchRep
             rows.append((sub.student, json.loads(path.read_text())))
             sources[sub.student] = sub.path.name
     manual = manual_grading.merge(batch.out, batch.course, rows)  # TA sheets; raises if bad
-    manual_grading.write_all(batch.out, manual, write_atomic)
+    manual_grading.write_all(batch.out, manual, write_atomic, batch.course)
     for student, result in rows:
         write_atomic(
             batch.out / "feedback" / f"{student}.md",

@@ -360,9 +360,21 @@ def index_page(state: ManualState) -> str:
     return _page("Manual grading", f"<h1>Manual grading</h1><ul>{''.join(items)}</ul>")
 
 
-def write_all(out: Path, state: ManualState, write_atomic) -> None:
-    """Write the sheets and pages (``write_atomic(path, text)`` is the grader's writer)."""
+def write_all(out: Path, state: ManualState, write_atomic, course=None) -> None:
+    """Write the sheets and pages (``write_atomic(path, text)`` is the grader's writer), and
+    ``OUT/columns.json``: every graded item with its notebook and points, for the exports."""
     folder = out / "manual"
+    if course is not None:
+        columns = {
+            "exercises": [
+                {"name": g.exercise, "notebook": g.notebook, "points": g.points}
+                for g in course.graded
+            ],
+            "questions": [
+                {"name": q.qid, "notebook": q.notebook, "points": q.points} for q in state.questions
+            ],
+        }
+        write_atomic(out / "columns.json", json.dumps(columns, indent=1) + "\n")
     for q in state.questions:
         write_atomic(folder / f"{q.qid}.csv", sheet_csv(q, state.sheets[q.qid]))
         write_atomic(folder / f"{q.qid}.html", question_page(q, state))
@@ -384,7 +396,11 @@ def gradebook_csv(auto_csv: str, state: ManualState) -> str:
         cells = []
         for qid in qids:
             entry = state.sheets.get(qid, {}).get(student)
-            cells.append("" if entry is None or entry.points is None else f"{entry.points:g}")
+            if entry is not None and entry.points is not None:
+                cells.append(f"{entry.points:g}")
+            else:  # no answer scores 0; an answer without points yet stays empty
+                answered = (state.answers.get(student) or {}).get(qid) is not None
+                cells.append("" if answered else "0")
         writer.writerow(
             [student, f"{auto + manual:g}", *row[2:], f"{auto:g}", f"{manual:g}", *cells]
         )
@@ -399,6 +415,7 @@ def feedback_section(student: str, result: dict, state: ManualState) -> str:
     """Appended to a student's feedback: automatic and manual points apart, TA comments."""
     manual = state.points(student)
     lines = [
+        "",
         "## Inline questions (graded by a TA)",
         "",
         "| Question | Points | Comment |",
