@@ -7,6 +7,8 @@ execute NOTEBOOK...   run notebooks in fast mode and store their outputs
 goldens [NAME...]     record the self-checks' golden values from the solutions
 grade SUBMISSION...   grade submissions into a gradebook (and manual-grading sheets)
 export canvas GRADES  the gradebook as a Canvas import CSV
+gradescope            build a Gradescope autograder zip that runs this grader
+similarity SUBMISSION...  rank similar submissions for a person to review (never grades)
 """
 
 from __future__ import annotations
@@ -72,11 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="exercise names (default: all)")
     p.set_defaults(func=_goldens)
 
-    from cs231n_lib.course import export_canvas
+    from cs231n_lib.course import export_canvas, gradescope, similarity
     from cs231n_lib.course.grade import add_grade_parser
 
     add_grade_parser(sub)
     export_canvas.add_parser(sub)
+    gradescope.add_parser(sub, REPO_ROOT)
+    similarity.add_parser(sub, REPO_ROOT)
     return parser
 
 
