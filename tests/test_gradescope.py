@@ -163,19 +163,20 @@ def test_reference_release_and_hostile(autograder, release, python, tmp_path):
         str(root / "grading" / ".grader" / "cache" / "**" / "*.ipynb"),
         str(root / "grading" / ".grader" / "results" / "**" / "*.json"),
     ]
-    set_region(steal, KNN, "KNearestNeighbor.compute_distances_no_loops",
+    set_region(steal, KNN, "KNearestNeighbor.compute_distances_one_loop",
                STEAL.format(patterns=patterns))  # fmt: skip
     data, _ = _run(root, steal, python)
     scores = _scores(data)
-    assert scores["compute_distances_no_loops"] == 0 and data["score"] == KNN_POINTS - 3
-    probe = next(t["output"] for t in data["tests"] if "compute_distances_no_loops" in t["name"])
+    assert scores["compute_distances_one_loop"] == 0 and data["score"] == KNN_POINTS - 2, data
+    probe = next(t["output"] for t in data["tests"] if "compute_distances_one_loop" in t["name"])
     assert "probe:" in probe and "READ" not in probe, probe
     assert probe.count("PermissionError") >= 3, probe
 
     bomb = copy_tree(perfect, tmp_path / "bomb")
-    set_region(bomb, KNN, "KNearestNeighbor.compute_distances_one_loop", BOMB)
+    set_region(bomb, KNN, "KNearestNeighbor.compute_distances_no_loops", BOMB)
     data, done = _run(root, bomb, python)
     scores = _scores(data)
-    assert scores["compute_distances_one_loop"] == 0, data
-    assert scores["compute_distances_two_loops"] == 3 and scores["predict_labels"] == 2
+    # cross-validation uses the same function, so it fails too; everything else is graded
+    assert scores["compute_distances_no_loops"] == 0 and scores["knn_cross_validation"] == 0
+    assert data["score"] == KNN_POINTS - 5, data
     assert not sandbox.processes_of(61000), "a sandbox process outlived the run"
