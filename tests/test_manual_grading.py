@@ -151,3 +151,20 @@ def test_pages_escape_student_text_and_need_no_network(course, release, tmp_path
 def test_render_refuses_active_content(markdown):
     out = render(markdown)
     assert 'href="javascript' not in out and "<iframe" not in out and "<math" not in out
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_every_inline_question_declares_its_points(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] != "markdown" or "### BEGIN SOLUTION" not in text:
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        expected = f"{path.stem}-{cell['id']}"
+        assert meta.get("grade") is True and meta.get("solution") is True, (
+            f"{path.name} ({cell['id']}): an inline question needs metadata "
+            f'{{"nbgrader": {{"grade": true, "solution": true, "grade_id": "{expected}", '
+            f'"points": n}}}}'
+        )
+        assert meta.get("grade_id") == expected and meta.get("points", 0) > 0, cell["id"]
