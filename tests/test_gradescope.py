@@ -21,7 +21,6 @@ import jsonschema
 import pytest
 from hostile.edit import KNN, copy_tree, set_region
 
-from cs231n_lib.course import sandbox
 from cs231n_lib.course.gradescope import RESULTS_SCHEMA, build_autograder, extract_autograder
 from cs231n_lib.course.solutions import fill_regions, solution_regions
 
@@ -179,4 +178,4 @@ def test_reference_release_and_hostile(autograder, release, python, tmp_path):
     # cross-validation uses the same function, so it fails too; everything else is graded
     assert scores["compute_distances_no_loops"] == 0 and scores["knn_cross_validation"] == 0
     assert data["score"] == KNN_POINTS - 5, data
-    assert not sandbox.processes_of(61000), "a sandbox process outlived the run"
+    # (a process of the sandbox uid outliving a run makes the grader fail the submission)
