@@ -455,8 +455,9 @@ def summary_section(out: Path, state: ManualState) -> str:
         "",
         "## Manual grading",
         "",
-        f"- {total - len(state.missing)} of {total} answers graded; pages and sheets in "
-        f"{out / 'manual'} (open index.html)",
+        f"- {len(state.missing)} answers still need points ({total} question x student "
+        f"pairs; a question left unanswered scores 0); pages and sheets in {out / 'manual'} "
+        f"(open index.html)",
     ]
     if flagged:
         lines.append(f"- answers changed after grading ({len(flagged)}): {', '.join(flagged)}")
