@@ -80,15 +80,20 @@ def test_five_student_class(tmp_path):
     assert book["dev"]["compute_distances_two_loops"] == "0"
     page = (out / "manual" / f"{Q2}.html").read_text()
     assert "<math" in page and "&lt;script&gt;" in page and "<script>" not in page
-    # A TA grades question 2; the instructor grades again and exports.
-    sheet = list(csv.DictReader(open(out / "manual" / f"{Q2}.csv")))
-    for row in sheet:
-        row["points"] = {"ana": "2", "ben": "0.5"}.get(row["student"], "0")
-        row["comment"] = "see the model answer" if row["student"] == "ben" else ""
-    with open(out / "manual" / f"{Q2}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(sheet[0]))
-        writer.writeheader()
-        writer.writerows(sheet)
+    # TAs fill every sheet (ana's solution-filled tree answered all three questions); the
+    # instructor grades again and exports.
+    for path in sorted((out / "manual").glob("*.csv")):
+        sheet = list(csv.DictReader(open(path)))
+        for row in sheet:
+            if path.stem == Q2:
+                row["points"] = {"ana": "2", "ben": "0.5"}.get(row["student"], "0")
+                row["comment"] = "see the model answer" if row["student"] == "ben" else ""
+            else:
+                row["points"] = "0"
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(sheet[0]))
+            writer.writeheader()
+            writer.writerows(sheet)
     again = _cmd(*grade)
     assert "5 already graded and skipped" in again.stdout
     book = {r["student"]: r for r in csv.DictReader(open(out / "gradebook.csv"))}
