@@ -112,6 +112,7 @@ def test_five_student_class(tmp_path):
     assert rows[1][:6] == ["Points Possible", "", "", "", "", "18"]
     assert rows[2][:6] == ["Ana", "100", "S100", "ana", "A", "14"]
     done = _cmd("-m", "cs231n_lib.course", "similarity", *zips, "--out", str(out))
-    top = done.stdout.splitlines()[1:4]
-    assert any("ben / cho" in line and "100%" in line for line in top), done.stdout
-    assert any("(solution) / ana" in line and "100%" in line for line in top), done.stdout
+    assert "100%  (solution) / ana" in done.stdout.splitlines()[1], done.stdout
+    table = (out / "similarity.html").read_text()
+    assert "ben / cho</a></td><td>100%</td>" in table  # cho copied ben's file
+    assert "dev / eve</a></td><td>" not in table  # eve wrote nothing: no pair to compare
