@@ -5,7 +5,10 @@ Commands
 release OUT           write the student release (solutions replaced by stubs)
 execute NOTEBOOK...   run notebooks in fast mode and store their outputs
 goldens [NAME...]     record the self-checks' golden values from the solutions
-grade SUBMISSION...   grade submissions into a gradebook
+grade SUBMISSION...   grade submissions into a gradebook (and manual-grading sheets)
+export canvas GRADES  the gradebook as a Canvas import CSV
+gradescope            build a Gradescope autograder zip that runs this grader
+similarity SUBMISSION...  rank similar submissions for a person to review (never grades)
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ def _release(args: argparse.Namespace) -> int:
     from cs231n_course.release import build_release
 
     report = build_release(Path(args.source), Path(args.out), force=args.force)
+    if report.replaced is not None:
+        print(f"replaced the existing {args.out} ({report.replaced} files, --force)")
     print(
         f"release written to {args.out}: {len(report.files)} files, "
         f"{report.region_count} student regions in {len(report.regions)} files"
@@ -54,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="write the student release")
     p.add_argument("out", help="folder to create (must not exist unless --force)")
     p.add_argument("--source", default=str(REPO_ROOT), help="instructor source tree")
-    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.add_argument(
+        "--force", action="store_true", help="replace OUT (and everything in it) if it exists"
+    )
     p.set_defaults(func=_release)
 
     p = sub.add_parser("execute", help="run notebooks and store their outputs")
@@ -67,10 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="exercise names (default: all)")
     p.set_defaults(func=_goldens)
 
+    from cs231n_course import export_canvas, gradescope, similarity
     from cs231n_course.grader.cli import add_grade_parser
 
     add_grade_parser(sub)
     __import__("cs231n_course.translate").translate.add_translate_parser(sub)
+    export_canvas.add_parser(sub)
+    gradescope.add_parser(sub, REPO_ROOT)
+    similarity.add_parser(sub, REPO_ROOT)
     return parser
 
 

@@ -26,6 +26,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from cs231n_lib import submission_rules
+
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 
@@ -36,14 +38,8 @@ _ANY_SOLUTION_RE = re.compile(r"#+\s*(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
 
 # Student region lines are comments in code (``# >>> ...``) and HTML comments in markdown
 # (``<!-- >>> ... -->``), so they never render as headings in a notebook.
-_STUDENT_BEGIN_RE = re.compile(
-    r"^(?P<indent>[ \t]*)(?:# |<!-- )>>> BEGIN STUDENT REGION (?P<name>\S+) "
-    r"\(do not edit this line\)(?: -->)?[ \t]*$"
-)
-_STUDENT_END_RE = re.compile(
-    r"^(?P<indent>[ \t]*)(?:# |<!-- )<<< END STUDENT REGION (?P<name>\S+) "
-    r"\(do not edit this line\)(?: -->)?[ \t]*$"
-)
+_STUDENT_BEGIN_RE = submission_rules.STUDENT_BEGIN_RE
+_STUDENT_END_RE = submission_rules.STUDENT_END_RE
 
 
 class MarkerError(ValueError):
@@ -73,7 +69,7 @@ def student_end_line(indent: str, name: str, *, markdown: bool = False) -> str:
     return f"{indent}<!-- {text} -->" if markdown else f"{indent}# {text}"
 
 
-MARKDOWN_ANSWER_STUB = "*(write your answer here)*"
+MARKDOWN_ANSWER_STUB = submission_rules.MARKDOWN_ANSWER_STUB
 
 
 def stub_message(name: str, where: str) -> str:

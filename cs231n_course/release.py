@@ -17,6 +17,7 @@ one.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 from cs231n_course import markers
+from cs231n_course.release_text import student_pyproject
 from cs231n_lib.atomic import atomic_directory
 
 # What a student gets, as glob patterns relative to the source root. Everything else stays.
@@ -39,12 +41,6 @@ INCLUDE = (
     "datasets/README.md",
     "datasets/cifar10-jpeg75.tar.gz",
 )
-# pyproject.toml lines that name the instructor package (not released): dropped or replaced,
-# so the student tree installs exactly the student package.
-_INSTRUCTOR_PYPROJECT_LINES = {
-    'cs231n-course = "cs231n_course.__main__:main"': None,
-    'include = ["cs231n_lib*", "cs231n_course*"]': 'include = ["cs231n_lib*"]',
-}
 
 
 @dataclass
@@ -53,6 +49,7 @@ class ReleaseReport:
 
     files: list[str] = field(default_factory=list)
     regions: dict[str, list[str]] = field(default_factory=dict)
+    replaced: int | None = None  # with --force: how many files the replaced folder held
 
     @property
     def region_count(self) -> int:
@@ -93,6 +90,8 @@ def release_notebook(
         lines = cell.source.splitlines()
         if cell.cell_type in ("code", "markdown"):
             is_md = cell.cell_type == "markdown"
+            if is_md:  # instructor-only spans, as in the README
+                lines = strip_instructor_sections(cell.source, where).splitlines()
             new, found = markers.strip_solutions(
                 lines,
                 f"{relpath} cell {index} ({cell_id})",
@@ -142,6 +141,8 @@ def build_release(source_root: Path, dest: Path, *, force: bool = False) -> Rele
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     report = ReleaseReport()
+    if dest.exists():
+        report.replaced = sum(len(files) for _, _, files in os.walk(dest))
     with atomic_directory(dest) as tmp:
         for rel in released_files(source_root):
             _release_file(source_root / rel, tmp / rel, rel, report)
@@ -157,12 +158,12 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
         nb = read_notebook(src)
         student, names = release_notebook(nb, rel)
         dst.write_text(nbformat.writes(student) + "\n", encoding="utf-8")
-    elif rel == "README.md":
+    elif rel.endswith(".md"):  # README.md, datasets/README.md
         text = strip_instructor_sections(src.read_text(encoding="utf-8"), rel)
         dst.write_text(text, encoding="utf-8")
         names = []
     elif rel == "pyproject.toml":
-        dst.write_text(release_pyproject(src.read_text(encoding="utf-8")), encoding="utf-8")
+        dst.write_text(student_pyproject(src.read_text(encoding="utf-8")), encoding="utf-8")
         names = []
     else:
         shutil.copyfile(src, dst)
@@ -170,17 +171,6 @@ def _release_file(src: Path, dst: Path, rel: str, report: ReleaseReport) -> None
     report.files.append(rel)
     if names:
         report.regions[rel] = names
-
-
-def release_pyproject(text: str) -> str:
-    """The student ``pyproject.toml``: without the instructor package and its script."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        if line.strip() not in _INSTRUCTOR_PYPROJECT_LINES:
-            out.append(line)
-        elif (new := _INSTRUCTOR_PYPROJECT_LINES[line.strip()]) is not None:
-            out.append(new + "\n")
-    return "".join(out)
 
 
 INSTRUCTOR_BEGIN = "<!-- instructor-only -->"

@@ -57,6 +57,9 @@ def atomic_directory(dest: Path) -> Iterator[Path]:
     """Build a folder in a temporary sibling of ``dest``; it replaces ``dest`` only if the
     block finishes, so readers never see a half-written folder."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700: a TA or another account could not read
     try:
         yield tmp
         if dest.exists():

@@ -61,7 +61,6 @@ Submissions are graded in parallel, one worker per core by default.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import queue
@@ -75,6 +74,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from cs231n_course import sandbox
+from cs231n_course.grader import lock
 from cs231n_course.grader.course import context_key, load_course
 from cs231n_course.grader.environment import (
     data_dir,
@@ -105,14 +105,10 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     start = time.monotonic()
     out = Path(options.out).resolve()
     private = out / ".grader"
+    subs = read_submissions(submissions, options.unpack_limits)  # bad paths fail before OUT exists
     private.mkdir(parents=True, exist_ok=True)
     os.chmod(private, 0o700)
-    with open(private / "lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            raise GradingError(f"another grade run is writing to {out}; wait for it") from err
-        subs = read_submissions(submissions, options.unpack_limits)
+    with lock.exclusive(private / "lock", busy=GradingError, what=str(out)):
         workers = options.workers or len(os.sched_getaffinity(0))
         with claimed_uids(options.uid_base, max(1, workers)) as uids:
             batch = prepare(options, out, private, uids)
@@ -140,7 +136,7 @@ def claimed_uids(base: int, count: int):
 
 def prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) -> Batch:
     """Check isolation, build the release, the sandbox HOME and the reference outputs."""
-    capabilities = require_isolation()
+    capabilities = require_isolation(options.isolation, options.limits)
     cache = Path(options.cache).resolve() if options.cache else private / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     work = private / "work"

@@ -14,6 +14,7 @@ import io
 import json
 from pathlib import Path
 
+from cs231n_course import manual_grading
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
 from cs231n_lib.atomic import write_atomic
 
@@ -125,18 +126,27 @@ def summary_markdown(
 
 
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
-    """Gradebook, feedback pages and summary, rebuilt from the stored results."""
-    rows = []
+    """Gradebook, feedback pages and summary, rebuilt from the stored results, with the points
+    TAs entered in the manual-grading sheets merged in (``manual_grading``)."""
+    rows, sources = [], {}
     for sub in subs:
         path = batch.results / f"{sub.content_hash}.json"
         if path.exists():
-            result = read_result(path)
-            rows.append((sub.student, result))
-            write_atomic(
-                batch.out / "feedback" / f"{sub.student}.md",
-                feedback_markdown(sub.student, sub.path.name, result),
-            )
-    write_atomic(batch.out / "gradebook.csv", gradebook_csv(batch.course, rows))
+            rows.append((sub.student, read_result(path)))
+            sources[sub.student] = sub.path.name
+    as_json = [(student, result.to_json()) for student, result in rows]
+    manual = manual_grading.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
+    manual_grading.write_all(batch.out, manual, write_atomic, batch.course)
+    for (student, result), (_, data) in zip(rows, as_json, strict=True):
+        write_atomic(
+            batch.out / "feedback" / f"{student}.md",
+            feedback_markdown(student, sources[student], result)
+            + manual_grading.feedback_section(student, data, manual),
+        )
+    write_atomic(
+        batch.out / "gradebook.csv",
+        manual_grading.gradebook_csv(gradebook_csv(batch.course, rows), manual),
+    )
     text = summary_markdown(
         batch.course,
         rows,
@@ -146,7 +156,7 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
         seed_source=batch.seed_source,
         **summary,
     )
-    write_atomic(batch.out / "summary.md", text)
+    write_atomic(batch.out / "summary.md", text + manual_grading.summary_section(batch.out, manual))
     return BatchReport(
         batch.out / "gradebook.csv",
         batch.out / "summary.md",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from cs231n_course import manual_grading
 from cs231n_course.grader.nbval_pass import prepare_workspace, run_pass
 from cs231n_course.grader.scoring import fail, score_pass
 from cs231n_course.grader.types import (
@@ -59,6 +60,7 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
             course.max_points,
             list(verdicts.values()),
             notes=unpacked.notes + regions.notes + notes,
+            answers=manual_grading.collect_answers(staging, unpacked.files, course),
             stats={
                 "passes": stats.passes,
                 "seconds": round(stats.seconds, 2),

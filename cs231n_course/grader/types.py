@@ -117,6 +117,7 @@ class SubmissionResult:
     refused: str | None = None  # why the whole submission was refused (then every exercise 0)
     notes: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)  # passes, seconds, cpu_seconds, peak_memory
+    answers: dict = field(default_factory=dict)  # inline-question id -> answer text (TA-graded)
 
     @property
     def total(self) -> float:
@@ -134,6 +135,7 @@ class SubmissionResult:
             "exercises": [asdict(e) for e in self.exercises],
             "total": self.total,
             "stats": self.stats,
+            "answers": self.answers,
         }
 
     @classmethod
@@ -145,6 +147,7 @@ class SubmissionResult:
             refused=data.get("refused"),
             notes=list(data.get("notes", [])),
             stats=dict(data.get("stats", {})),
+            answers=dict(data.get("answers") or {}),
         )
 
 
@@ -172,6 +175,9 @@ class GradeOptions:
     uid_base: int = 61000
     progress: bool = True
     keep_work: bool = False  # keep each workspace in OUT/.grader/kept (debugging the grader)
+    # "namespaces" (refuse without them), "uid-only-fallback" (Gradescope: a uid and rlimits
+    # where namespaces are missing) or "uid-only" (force it, to test that mode here)
+    isolation: str = "namespaces"
 
 
 @dataclass

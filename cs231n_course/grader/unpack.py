@@ -29,13 +29,15 @@ from pathlib import Path, PurePosixPath
 from cs231n_course.grader.types import Submission
 from cs231n_lib.submission_rules import (
     LAYOUT_DIRS,
+    SUBMIT_COMMAND,
     SubmissionError,
     UnpackLimits,
-    check_archive_size,
+    bulky_causes,
     check_entry_name,
     check_file_size,
     check_total_size,
     is_gradable,
+    oversize_message,
     student_id,
     symlink_refusal,
 )
@@ -125,8 +127,8 @@ def unpack(sub: Submission, staging: Path, limits: UnpackLimits = DEFAULT_LIMITS
         out.files.append(rel)
     if not out.files:
         out.notes.append(
-            "the submission holds no cs231n_lib/*.py file and no notebooks/*.ipynb; submit the "
-            "release folder you worked in (or a .zip of it)"
+            "the submission holds no cs231n_lib/*.py file and no notebooks/*.ipynb; make it "
+            f"with `{SUBMIT_COMMAND}` in the course folder you worked in"
         )
     return out
 
@@ -175,7 +177,7 @@ def _folder_entries(root: Path, limits: UnpackLimits):
             if count > limits.max_files:
                 raise SubmissionError(
                     f"{root.name}: more than {limits.max_files} files in cs231n_lib/ and "
-                    f"notebooks/; submit only your release folder"
+                    f"notebooks/; make the zip with `{SUBMIT_COMMAND}` in your course folder"
                 )
             if stat.S_ISDIR(st.st_mode) or not is_gradable(rel):
                 continue
@@ -212,12 +214,16 @@ def _reader_nofollow(path: str, max_bytes: int):
 
 
 def _zip_entries(path: Path, limits: UnpackLimits):
-    check_archive_size(path.name, path.stat().st_size, limits)
+    size = path.stat().st_size
+    if size > limits.max_archive_bytes:
+        raise SubmissionError(
+            oversize_message(path.name, size, limits.max_archive_bytes, _zip_causes(path))
+        )
     declared = _declared_entry_count(path)
     if declared is not None and declared > limits.max_files:
         raise SubmissionError(
             f"{path.name}: {declared} entries, more than the {limits.max_files} allowed; "
-            f"submit only your release folder"
+            f"make the zip with `{SUBMIT_COMMAND}`, which packs only cs231n_lib/ and notebooks/"
         )
     try:
         archive = zipfile.ZipFile(path)
@@ -225,7 +231,7 @@ def _zip_entries(path: Path, limits: UnpackLimits):
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise SubmissionError(
             f"{path.name}: not a readable zip archive ({err}); create it again, e.g. "
-            f"`zip -r submission.zip cs231n_lib notebooks`"
+            f"`{SUBMIT_COMMAND}` in your course folder"
         ) from err
     if len(infos) > limits.max_files:
         raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
@@ -287,3 +293,12 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, max
         return data
 
     return read
+
+
+def _zip_causes(path: Path) -> list[str]:
+    """What makes an oversized zip large (.venv, data, caches), read from its directory only."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bulky_causes({i.filename: i.compress_size for i in archive.infolist()})
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return []

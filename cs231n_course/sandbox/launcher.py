@@ -263,6 +263,10 @@ def _rewrite_argv_files(policy: Policy, argv: list[str]) -> tuple[list[str], lis
 # -- the launcher, outside ---------------------------------------------------------------------
 def run(policy: Policy, argv: list[str]) -> int:
     """Run ``argv`` in the sandbox described by ``policy``; return an exit status."""
+    if not policy.namespaces:  # no namespaces on this machine: uid and rlimits only
+        from cs231n_course.sandbox import uidonly
+
+        return uidonly.run(policy, argv)
     parent = os.getppid()
     group = None
     if policy.cgroup_version:

@@ -1,0 +1,388 @@
+"""Hand in your work: ``python -m cs231n_lib.submit`` (or ``cs231n-submit``).
+
+Run it in your course folder (the one holding ``cs231n_lib/`` and ``notebooks/``). It writes
+``submission.zip`` holding exactly the files the grader reads -- every ``cs231n_lib/**.py``
+and ``notebooks/*.ipynb``, nothing else (no ``.venv``, no data, no caches) -- and checks the
+zip against the same rules and limits the grader's unpacker applies
+(:mod:`cs231n_lib.submission_rules`). It warns about what would cost you points:
+
+- a notebook that was never run, or a library file changed after the notebook was last saved
+  (the saved check results may be out of date);
+- student regions still holding the stub (not attempted);
+- damaged region marker lines (the regions of that file would not be graded).
+
+Then it prints a one-screen summary and where the zip is. Usage::
+
+    .venv/bin/python -m cs231n_lib.submit              # writes ./submission.zip
+    .venv/bin/python -m cs231n_lib.submit --id jdoe    # writes ./jdoe.zip
+
+When your course collects zips by file name (not on Gradescope), the grader takes the student
+id from the name: ``jdoe.zip`` is graded as ``jdoe``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import stat
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cs231n_lib.submission_rules import (
+    ANY_REGION_LINE_RE,
+    LAYOUT_DIRS,
+    MARKDOWN_ANSWER_STUB,
+    STUDENT_BEGIN_RE,
+    STUDENT_END_RE,
+    WANTED,
+    SubmissionError,
+    UnpackLimits,
+    check_entry_name,
+    file_size_error,
+    oversize_message,
+)
+
+COURSE_ROOT = Path(__file__).resolve().parents[1]
+_ID_RE = re.compile(r"^[A-Za-z0-9._@-]+$")
+
+
+@dataclass
+class Region:
+    name: str
+    where: str  # "cs231n_lib/classifiers/knn.py" or "notebooks/01_knn.ipynb"
+    written: bool
+    markdown: bool = False
+
+
+@dataclass
+class NotebookStatus:
+    path: str
+    code_cells: int = 0
+    run_cells: int = 0
+    checks: int = 0
+    checks_ok: int = 0
+    saved: float = 0.0  # mtime
+
+
+@dataclass
+class Report:
+    files: list[str] = field(default_factory=list)
+    total_bytes: int = 0
+    zip_path: Path | None = None
+    zip_bytes: int = 0
+    regions: list[Region] = field(default_factory=list)
+    notebooks: list[NotebookStatus] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def gradable_files(root: Path, limits: UnpackLimits = UnpackLimits()) -> list[str]:
+    """The files under ``root`` the grader reads (relative POSIX paths, sorted).
+
+    Raises SubmissionError for what the grader would refuse: a symlink or special file inside
+    ``cs231n_lib/`` or ``notebooks/``, too many files, a file over the size limit.
+    """
+    found: list[str] = []
+    count = 0
+    for top in LAYOUT_DIRS:
+        base = root / top
+        if not base.is_dir():
+            continue
+        for folder, dirs, names in os.walk(base, followlinks=False):
+            dirs.sort()
+            for name in sorted(dirs + names):
+                full = Path(folder, name)
+                rel = full.relative_to(root).as_posix()
+                st = os.lstat(full)
+                count += 1
+                if count > limits.max_files:
+                    raise SubmissionError(
+                        f"more than {limits.max_files} files in cs231n_lib/ and notebooks/; "
+                        f"remove what you added there"
+                    )
+                if stat.S_ISLNK(st.st_mode):
+                    raise SubmissionError(
+                        f"{rel} is a symbolic link; the grader refuses links. Replace it with the "
+                        f"real file"
+                    )
+                if stat.S_ISDIR(st.st_mode) or not WANTED.match(rel):
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    raise SubmissionError(f"{rel} is not a regular file")
+                error = file_size_error(rel, st.st_size, limits)
+                if error:
+                    raise SubmissionError(error)
+                found.append(rel)
+    if not found:
+        raise SubmissionError(
+            f"{root} holds no cs231n_lib/*.py and no notebooks/*.ipynb; run this command in "
+            f"your course folder (or pass --root FOLDER)"
+        )
+    return sorted(found)
+
+
+def write_zip(root: Path, files: list[str], dest: Path) -> int:
+    """Write ``files`` (relative to ``root``) into the zip ``dest`` atomically; its size."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for rel in files:
+                info = zipfile.ZipInfo(rel, date_time=(2000, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                archive.writestr(info, (root / rel).read_bytes())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest.stat().st_size
+
+
+def verify_zip(path: Path, expected: dict[str, bytes], limits: UnpackLimits) -> None:
+    """Read the zip back with the grader's rules: every entry a safe, wanted path within the
+    limits, and the contents exactly ``expected``. Raises SubmissionError otherwise."""
+    size = path.stat().st_size
+    if size > limits.max_archive_bytes:
+        raise SubmissionError(oversize_message(path.name, size, limits.max_archive_bytes, []))
+    seen: dict[str, bytes] = {}
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        if len(infos) > limits.max_files:
+            raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
+        for info in infos:
+            name = check_entry_name(info.filename, path.name)
+            if not WANTED.match(name):
+                raise SubmissionError(f"{path.name}: {name} is not a file the grader reads")
+            error = file_size_error(name, info.file_size, limits)
+            if error:
+                raise SubmissionError(error)
+            seen[name] = archive.read(info)
+            total += len(seen[name])
+    if total > limits.max_total_bytes:
+        raise SubmissionError(
+            oversize_message("the gradable files", total, limits.max_total_bytes, [])
+        )
+    if seen != expected:
+        raise SubmissionError(f"{path.name} does not hold what was written; run the command again")
+
+
+def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report) -> None:
+    """Append the student regions of ``lines`` to ``report``; warn about damaged lines."""
+    open_name, body = None, []
+    for number, line in enumerate(lines, start=1):
+        begin, end = STUDENT_BEGIN_RE.match(line), STUDENT_END_RE.match(line)
+        if begin:
+            if open_name is not None:
+                report.warnings.append(
+                    f"{where}:{number}: region {begin['name']} starts inside region "
+                    f"{open_name}; restore the end line of {open_name} (copy it from a fresh "
+                    f"release). The grader will not grade this file's regions"
+                )
+            open_name, body = begin["name"], []
+        elif end:
+            if open_name != end["name"]:
+                report.warnings.append(
+                    f"{where}:{number}: end line of region {end['name']} does not match the "
+                    f"open region ({open_name}); restore the original marker lines. The grader "
+                    f"will not grade this file's regions"
+                )
+            else:
+                report.regions.append(
+                    Region(open_name, where, _written(body, markdown), markdown=markdown)
+                )
+            open_name = None
+        elif ANY_REGION_LINE_RE.search(line):
+            report.warnings.append(
+                f"{where}:{number}: damaged region marker line {line.strip()!r}; restore it "
+                f"exactly as released (it says 'do not edit this line'). The grader will not "
+                f"grade this file's regions"
+            )
+        elif open_name is not None:
+            body.append(line)
+    if open_name is not None:
+        report.warnings.append(
+            f"{where}: region {open_name} has no end line; restore it. The grader will not grade "
+            f"this file's regions"
+        )
+
+
+def _written(body: list[str], markdown: bool) -> bool:
+    text = "\n".join(line.strip() for line in body if line.strip())
+    if markdown:
+        return bool(text) and text != MARKDOWN_ANSWER_STUB
+    code = [line for line in text.splitlines() if not line.startswith("#")]
+    if not code:
+        return False
+    return not (len(code) == 1 and code[0].startswith("raise NotImplementedError("))
+
+
+def _notebook(root: Path, rel: str, report: Report) -> None:
+    path = root / rel
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+    except (ValueError, KeyError, TypeError) as err:
+        report.warnings.append(
+            f"{rel} is not a readable notebook ({err}); the grader will grade its cells as not "
+            f"written. Open it in JupyterLab and save it again"
+        )
+        return
+    status = NotebookStatus(rel, saved=path.stat().st_mtime)
+    for cell in cells:
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        kind = cell.get("cell_type")
+        if kind in ("code", "markdown"):
+            _regions_of(source.splitlines(), rel, markdown=kind == "markdown", report=report)
+        if kind != "code":
+            continue
+        status.code_cells += 1
+        if cell.get("execution_count") is not None:
+            status.run_cells += 1
+        grading = cell.get("metadata", {}).get("nbgrader", {})
+        if grading.get("grade") and grading.get("grade_id"):
+            status.checks += 1
+            text = "".join(
+                "".join(o.get("text", "")) if isinstance(o.get("text"), list) else o.get("text", "")
+                for o in cell.get("outputs", [])
+            )
+            if f"{grading['grade_id']}: OK" in text:
+                status.checks_ok += 1
+    report.notebooks.append(status)
+    if status.code_cells and status.run_cells == 0:
+        report.warnings.append(
+            f"{rel} was never run (no cell has been executed); run it top to bottom and save "
+            f"it, so you know which checks pass"
+        )
+
+
+def inspect(root: Path, limits: UnpackLimits = UnpackLimits()) -> Report:
+    """Everything the summary shows, without writing anything."""
+    report = Report(files=gradable_files(root, limits))
+    report.total_bytes = sum((root / rel).stat().st_size for rel in report.files)
+    if report.total_bytes > limits.max_total_bytes:
+        raise SubmissionError(
+            oversize_message("the gradable files", report.total_bytes, limits.max_total_bytes, [])
+        )
+    newest_library = (0.0, "")
+    for rel in report.files:
+        if rel.endswith(".py"):
+            text = (root / rel).read_text(encoding="utf-8", errors="replace")
+            before = len(report.regions)
+            _regions_of(text.splitlines(), rel, markdown=False, report=report)
+            if len(report.regions) > before:
+                newest_library = max(newest_library, ((root / rel).stat().st_mtime, rel))
+        else:
+            _notebook(root, rel, report)
+    stubs = [r for r in report.regions if not r.written]
+    if stubs and len(stubs) < len(report.regions):
+        names = ", ".join(r.name for r in stubs[:6]) + (", ..." if len(stubs) > 6 else "")
+        report.warnings.append(
+            f"{len(stubs)} of {len(report.regions)} regions still hold their stub (not "
+            f"attempted, 0 points): {names}"
+        )
+    for nb in report.notebooks:
+        if nb.run_cells and newest_library[0] > nb.saved + 1:
+            report.warnings.append(
+                f"{newest_library[1]} changed after {nb.path} was last saved: the check results "
+                f"saved in the notebook may be out of date; re-run its check cells and save"
+            )
+    return report
+
+
+def summary(report: Report, root: Path) -> str:
+    """The one-screen summary printed after writing the zip."""
+    lines = [f"Submission: {report.zip_path}", ""]
+    by_where: dict[str, list[Region]] = {}
+    for region in report.regions:
+        by_where.setdefault(region.where, []).append(region)
+    lines.append("Notebooks (checks OK as last saved; cells run; your regions and answers):")
+    for nb in report.notebooks:
+        own = by_where.get(nb.path, [])
+        code = [r for r in own if not r.markdown]
+        answers = [r for r in own if r.markdown]
+        lines.append(
+            f"  {Path(nb.path).name:<26} checks OK {nb.checks_ok:>2}/{nb.checks:<2}  "
+            f"run {nb.run_cells:>3}/{nb.code_cells:<3}  code {sum(r.written for r in code)}/"
+            f"{len(code)}  answers {sum(r.written for r in answers)}/{len(answers)}"
+        )
+    lines.append("Library functions you wrote (regions no longer holding the stub):")
+    for where, regions in sorted(by_where.items()):
+        if where.endswith(".py"):
+            done = sum(r.written for r in regions)
+            lines.append(f"  {where:<40} {done}/{len(regions)}")
+    lines.append(
+        f"{len(report.files)} files, {report.total_bytes / 1e6:.2f} MB unpacked, zip "
+        f"{report.zip_bytes / 1e6:.2f} MB (checked with the grader's own limits)"
+    )
+    if report.warnings:
+        lines += ["", f"Warnings ({len(report.warnings)}):"]
+        shown = report.warnings[:12]
+        lines += [f"  - {w}" for w in shown]
+        if len(report.warnings) > len(shown):
+            lines.append(f"  ... and {len(report.warnings) - len(shown)} more")
+    lines += [
+        "",
+        "Inline-question answers are graded by a person; the checks are graded automatically on "
+        "inputs you have not seen.",
+        f"Hand in {report.zip_path.name} as your course says (e.g. upload it to Gradescope).",
+    ]
+    return "\n".join(lines)
+
+
+def make_submission(root: Path, dest: Path, limits: UnpackLimits = UnpackLimits()) -> Report:
+    """Inspect ``root``, write the zip to ``dest``, verify it; the report for the summary."""
+    report = inspect(root, limits)
+    expected = {rel: (root / rel).read_bytes() for rel in report.files}
+    report.zip_bytes = write_zip(root, report.files, dest)
+    try:
+        verify_zip(dest, expected, limits)
+    except SubmissionError:
+        dest.unlink(missing_ok=True)
+        raise
+    report.zip_path = dest
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m cs231n_lib.submit", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--root", type=Path, default=None, help="your course folder (default: this course's)"
+    )
+    parser.add_argument("--id", help="your student id: writes ID.zip instead of submission.zip")
+    parser.add_argument("--out", type=Path, help="where to write the zip (default: in --root)")
+    args = parser.parse_args(argv)
+    root = (args.root or _default_root()).resolve()
+    if args.id is not None and not _ID_RE.match(args.id):
+        print(f"error: --id {args.id!r}: use letters, digits and . _ @ - only", file=sys.stderr)
+        return 2
+    dest = args.out or root / f"{args.id or 'submission'}.zip"
+    try:
+        report = make_submission(root, dest.resolve())
+    except (SubmissionError, OSError) as err:
+        print(f"error: {err}\nNothing was written.", file=sys.stderr)
+        return 1
+    print(summary(report, root))
+    return 0
+
+
+def _default_root() -> Path:
+    """The course folder: the current folder if it holds the course, else this package's."""
+    here = Path.cwd()
+    if (here / "cs231n_lib").is_dir() and (here / "notebooks").is_dir():
+        return here
+    return COURSE_ROOT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
