@@ -200,7 +200,8 @@ def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4
         raise NotImplementedError(
             f"{t.exercise.name}: not implemented yet: results is empty and {best_name} is "
             f"None, so the search cell above has not run to the end (it raised, or it was not "
-            f"written); write the search (see its TODO), run it, then run this check"
+            f"written); implement this in the search cell (see its TODO), run it, then run this "
+            f"check"
         )
     ok_format = (
         isinstance(results, dict)
