@@ -420,7 +420,7 @@ def conv_forward_naive(x, w, b, conv_param):
     Raises
     ------
     ValueError
-        If H_out or W_out is not an integer (see :func:`conv_output_size`).
+        If the windows would leave input pixels unseen (see :func:`conv_output_size`).
     """
     N, C, H, W = x.shape
     F, C_w, HH, WW = w.shape
@@ -525,7 +525,7 @@ def max_pool_forward_naive(x, pool_param):
     Raises
     ------
     ValueError
-        If H_out or W_out is not an integer.
+        If the windows would leave input pixels unseen (see :func:`conv_output_size`).
     """
     N, C, H, W = x.shape
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]

@@ -378,7 +378,7 @@ def test_tuning_check_judges_validation_accuracy(capsys):
     with pytest.raises(CheckFailed):
         check("two_layer_net_tuning", best_net=AlwaysZero(), X_val=X_val, y_val=y_val)
     assert "best_net reaches 10.0% on the validation set" in capsys.readouterr().out
-    with pytest.raises(CheckFailed, match="call it as"):
+    with pytest.raises(CheckFailed, match="the check cell was changed: run it as"):
         check("two_layer_net_tuning")
 
 

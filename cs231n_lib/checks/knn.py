@@ -116,7 +116,7 @@ def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_fold
         raise NotImplementedError(
             "knn_cross_validation: not implemented yet: k_to_accuracies is empty, so the "
             "cross-validation cell above has not run to the end (it raised, or it was not "
-            "written); write it (see its TODO), run it, then run this check"
+            "written); implement this in the cell above (see its TODO), run it, then run this check"
         )
     t.true(
         "one entry per k",

@@ -233,8 +233,8 @@ def _two_layer_net_tuning(t, best_net=None, X_val=None, y_val=None):
     if best_net is None:
         raise NotImplementedError(
             "two_layer_net_tuning: not implemented yet: best_net is None, so the tuning cell "
-            "above has not run to the end (it raised, or it was not written); write it (see "
-            "its TODO), run it, then run this check"
+            "above has not run to the end (it raised, or it was not written); implement this in "
+            "the cell above (see its TODO), run it, then run this check"
         )
     scores = np.concatenate(
         [best_net.loss(X_val[i : i + 500]) for i in range(0, len(X_val), 500)]
