@@ -154,6 +154,36 @@ def scrubbed(result: SubmissionResult, secrets: dict[str, str]) -> SubmissionRes
     return result
 
 
+def _collect_exports(export: Path, dest: Path, exercises) -> None:
+    """Keep the weights the pass's kernel exported for ``exercises`` (the verdicts this pass
+    gave), read without following links: the folder is the kernel's to write."""
+    dest.mkdir(exist_ok=True)
+    for name in exercises:
+        if name not in tuning.TUNING:
+            continue
+        target = dest / f"{name}.npz"
+        target.unlink(missing_ok=True)
+        try:
+            fd = os.open(export / f"{name}.npz", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue  # none written (or a link): the verdict says so
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                continue
+            data = f.read(tuning.MAX_EXPORT_BYTES + 1)
+        if len(data) <= tuning.MAX_EXPORT_BYTES:
+            target.write_bytes(data)
+
+
+def _keep_logs(grading: Path, dest: Path) -> None:
+    """Copy a failed run's logs where the instructor can read them after the batch."""
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for pattern in ("*.log", "events-*.jsonl", "policy.json", "kernel-status.json"):
+        for path in grading.glob(pattern):
+            shutil.copy(path, dest / path.name)
+
+
 def run_submission(
     rt: Runtime,
     course: Course,
