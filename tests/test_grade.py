@@ -98,9 +98,19 @@ def cache(tmp_path_factory) -> Path:
 def _build(case, bases: Bases, root: Path) -> Path:
     built = case.build(bases, root / "build" / case.name)
     (root / "subs").mkdir(exist_ok=True)
-    final = root / "subs" / (case.name + (".zip" if built.suffix == ".zip" else ""))
-    built.rename(final)
-    return final
+    name = case.filename or case.name
+    name = os.fsencode(name) + (b".zip" if built.suffix == ".zip" else b"")
+    final = os.path.join(os.fsencode(root / "subs"), name)
+    os.rename(built, final)
+    return Path(os.fsdecode(final))
+
+
+def _student(case) -> str:
+    return case.student or case.name
+
+
+def _feedback(out: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((out / "feedback").glob("*.md"))}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +132,8 @@ def batch(bases, cache, tmp_path_factory):
 
 def test_batch_grades_every_submission_once(batch):
     assert batch.report.failed == []
-    assert set(batch.rows) == {c.name for c in CASES}
+    assert set(batch.rows) == {_student(c) for c in CASES}
+    assert set(_feedback(batch.out)) == {f"{_student(c)}.md" for c in CASES}
     summary = (batch.out / "summary.md").read_text()
     assert "Mean total" in summary and "could not be graded" in summary
 
@@ -130,12 +141,14 @@ def test_batch_grades_every_submission_once(batch):
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_scores_what_it_should(batch, case):
     expected = expected_points(case, POINTS)
-    got = batch.rows[case.name]
+    got = batch.rows[_student(case)]
     assert {k: got[k] for k in POINTS} == expected, f"{case.name}: {case.what}"
     assert got["total"] == sum(expected.values())
-    feedback = (batch.out / "feedback" / f"{case.name}.md").read_text()
+    feedback = (batch.out / "feedback" / f"{_student(case)}.md").read_text()
     if case.refused:
-        assert case.refused in feedback
+        assert case.refused.replace("_", "\\_") in feedback
+    for text in case.absent:
+        assert text not in feedback and text.replace("_", "\\_") not in feedback
     for exercise, word in case.reason.items():
         line = next(ln for ln in feedback.splitlines() if f"`{exercise}`" in ln)
         assert word in line, line

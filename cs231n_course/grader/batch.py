@@ -244,9 +244,11 @@ def read_submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission
         if len(same) > 1 and len(stems) == len(same):  # distinct students: keep them apart
             for s in same:
                 s.student = f"{student}-{hashlib.sha256(raw_stem(s.path)).hexdigest()[:8]}"
-        elif len(same) > 1:  # one student handed in more than once
+        elif len(same) > 1:  # one student handed in more than once: refuse each, apart
             names = ", ".join(sorted(shown_name(s.path) for s in same))
             for s in same:
+                whole = os.fsencode(Path(s.path).name)
+                s.student = f"{student}-{hashlib.sha256(whole).hexdigest()[:8]}"
                 s.problem = (
                     f"{len(same)} submissions for student {student!r} ({names}); hand in "
                     f"one folder or one .zip, and each is refused until then"

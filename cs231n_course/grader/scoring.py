@@ -186,16 +186,29 @@ def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
     message = event.get("message", "")
     outputs = event.get("outputs", [])
     errors = [o for o in outputs if o.get("output_type") == "error"]
+    own = _refused_for(cell, refused)
     if errors:
         err = errors[-1]
         stub = re.match(r"(\S+): implement this in ", str(err.get("evalue", "")))
         if err.get("ename") == "NotImplementedError" and stub and stub[1] in refused:
             return fail(cell, f"your code was not used: {refused[stub[1]]}")
+    if own:  # the exercise's own region was refused: that is the cause, whatever failed next
+        return fail(cell, f"your code was not used: {own}")
+    if errors:
         return fail(cell, f"raised {err.get('ename')}: {_short(err.get('evalue', ''))}")
     if "outputs differ" in message:
         reference = template.cells[_cell_index(template, cell.cell_num)].outputs
         return fail(cell, describe_mismatch(reference, outputs))
     return fail(cell, f"failed: {_short(message)}")
+
+
+def _refused_for(cell: GradedCell, refused: dict[str, str]) -> str | None:
+    """Why the region named after this exercise was not used (``knn_cross_validation``,
+    ``KNearestNeighbor.predict_labels``), if it was refused."""
+    for name, why in refused.items():
+        if name.split("#")[0] in (cell.exercise,) or name.endswith("." + cell.exercise):
+            return why
+    return None
 
 
 def _cell_index(nb: nbformat.NotebookNode, cell_num: int) -> int:
