@@ -313,3 +313,24 @@ def test_an_export_link_is_never_followed(tmp_path):
     os.symlink(ref, export / "svm_tuning.npz")  # "my" weights are the reference's file
     _collect_exports(export, dest, ["svm_tuning"])
     assert not (dest / "svm_tuning.npz").exists()
+
+
+# -- graded properties are decided by the seed, never by chance ----------------------------------
+def test_every_library_check_prints_the_same_lines_twice_under_each_seed():
+    from cs231n_lib.checks import exercises, run
+
+    for name, ex in sorted(exercises().items()):
+        if ex.needs_values:
+            continue
+        for seed in (1, 987_654_321):
+            first, second = (run(name, mode="grading", seed=seed).lines for _ in range(2))
+            assert first == second, f"{name} under seed {seed}: {first} then {second}"
+
+
+@pytest.mark.parametrize("name", ["three_layer_convnet", "two_layer_net"])
+def test_the_solution_holds_every_init_property_under_many_seeds(name):
+    from cs231n_lib.checks import run
+
+    for seed in range(0, 2_000_000_000, 40_000_000):  # 50 grading seeds
+        lines = run(name, mode="grading", seed=seed).lines
+        assert not [line for line in lines if line.endswith(": fails")], (seed, lines)
