@@ -17,8 +17,11 @@ Each SUBMISSION is a student's release folder or a .zip of it; the student id is
 How one submission is graded
 ----------------------------
 1. Unpacked safely (:mod:`~cs231n_course.grader.unpack`): only ``cs231n_lib/**.py`` and
-   ``notebooks/*.ipynb`` are read; zip-slip paths, symlinks, special files and zip bombs refuse
-   the submission (0 points, with the reason).
+   ``notebooks/*.ipynb`` are read; zip-slip paths, symlinks, special files, zip bombs and
+   folders nested beyond 64 levels refuse the submission (0 points, with the reason). Whatever
+   is wrong with one submission (unreadable, two of one student, names that do not decode)
+   refuses that submission alone; the rest of the batch is graded and every submission gets
+   a feedback page.
 2. Its named student regions are lifted and spliced into the instructor's *release* files in
    a fresh workspace (:mod:`~cs231n_course.grader.workspace`); a region must stand alone
    (no escaping its function, no swallowing the code after it), nbval markers in it are
@@ -51,11 +54,20 @@ grader refuses to run, since a submission could read the solutions.
 
 Reliability
 -----------
-The grading seed comes from ``--seed`` or from a secret created once in ``DIR/.grader`` (the
-same for every student and every re-run into ``DIR``). Results are stored, atomically, per
-content hash as soon as a submission is graded; a re-run skips those, so a killed batch
-resumes where it stopped, and the gradebook is rebuilt from the stored results every time.
-Submissions are graded in parallel, one worker per core by default.
+Each submission is graded under a seed of its own, derived from a secret created once in
+``DIR/.grader`` *and* the submission's content hash (``submission.submission_seed``): what
+one submission could observe about its hidden cases predicts nothing about the next one's,
+and the same submission always gets the same seed. The reference outputs are computed per
+seed, on the worker that grades the submission, and cached. ``--seed N`` instead fixes one
+seed for every submission (reproducing a grade, tests); its cases are then predictable.
+Results are stored per (student, content hash): a result's text belongs to the one
+submission it describes, so no state crosses between students who handed in the same bytes.
+Results are stored atomically as soon as a submission is graded; a re-run skips those, so a
+killed batch resumes where it stopped, and the gradebook is rebuilt from the stored results
+every time. Submissions are graded in parallel on threads of the grader process, one per
+core by default: a ``kill -9`` of the grader ends them, nbval (parent-death signal) and the
+kernels (their launcher watches nbval) with it, and the lock dies with the process, so a
+re-run takes over at once.
 """
 
 from __future__ import annotations

@@ -199,6 +199,15 @@ def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
     if "outputs differ" in message:
         reference = template.cells[_cell_index(template, cell.cell_num)].outputs
         return fail(cell, describe_mismatch(reference, outputs))
+    if re.fullmatch(
+        r"\W*(KeyError: )?'?(msg_id|header|parent_header|content|msg_type)'?\W*", message
+    ):
+        return fail(
+            cell,
+            f"the kernel stopped answering in Jupyter's message format (nbval got a reply "
+            f"without {message.strip()}); does your code write to the kernel's sockets, or "
+            f"replace its session, stdout or display hooks?",
+        )
     return fail(cell, f"failed: {_short(message)}")
 
 
