@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hostile import CASES, Bases, expected_points
+from hostile import CASES, Bases, expected_points, remove_chains
 
 from cs231n_course import sandbox
 from cs231n_course.grader import GradeOptions, Limits, grade
@@ -134,13 +134,14 @@ def batch(bases, cache, tmp_path_factory):
     subs = [_build(case, bases, root) for case in CASES]
     start = time.monotonic()
     report = grade(subs, _options(root / "out", cache))
-    return SimpleNamespace(
+    yield SimpleNamespace(
         root=root,
         out=root / "out",
         report=report,
         rows=_gradebook(root / "out"),
         seconds=time.monotonic() - start,
     )
+    remove_chains(root / "subs")
 
 
 def test_batch_grades_every_submission_once(batch):
@@ -269,7 +270,10 @@ def test_shuffled_order_gives_every_student_the_same_feedback(batch, bases, cach
     for case in chosen:
         (tmp_path / "build" / case.name).mkdir(parents=True)
     subs = [_build(case, bases, tmp_path) for case in chosen]
-    grade(subs, _options(tmp_path / "out", cache, workers=1))
+    try:
+        grade(subs, _options(tmp_path / "out", cache, workers=1))
+    finally:
+        remove_chains(tmp_path / "subs")
     mine, theirs = _feedback(tmp_path / "out"), _feedback(batch.out)
     assert set(mine) == {f"{_student(c)}.md" for c in chosen}
     for page, text in mine.items():  # zips rebuilt here differ in timestamps: not the hash line

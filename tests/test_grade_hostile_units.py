@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
+from hostile.edit import make_chain, remove_chain
 
 from cs231n_course import markers
 from cs231n_course.grader import tuning
@@ -103,16 +104,13 @@ def test_non_utf8_names_neither_stop_nor_garble(tmp_path):
 
 def test_a_1100_level_chain_refuses_only_that_submission(tmp_path):
     tree = _tree(tmp_path / "deep", {"cs231n_lib/a.py": "x = 1\n"})
-    fd = os.open(tree / "cs231n_lib", os.O_RDONLY)
-    for _ in range(1_100):
-        os.mkdir("d", dir_fd=fd)
-        new = os.open("d", os.O_RDONLY, dir_fd=fd)
-        os.close(fd)
-        fd = new
-    os.close(fd)
-    content_hash(tree)  # no RecursionError
-    with pytest.raises(SubmissionError, match=f"more than {MAX_DEPTH} levels"):
-        unpack(Submission(tree, "deep"), tmp_path / "staging")
+    make_chain(tree / "cs231n_lib", 1_100, "d")
+    try:
+        content_hash(tree)  # no RecursionError
+        with pytest.raises(SubmissionError, match=f"more than {MAX_DEPTH} levels"):
+            unpack(Submission(tree, "deep"), tmp_path / "staging")
+    finally:
+        remove_chain(tree / "cs231n_lib", "d")
 
 
 def test_results_are_per_student_even_for_identical_bytes(tmp_path):

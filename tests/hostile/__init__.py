@@ -22,6 +22,8 @@ from hostile.edit import (
     NOTEBOOK,
     copy_tree,
     edit_notebook,
+    make_chain,
+    remove_chain,
     set_cell_region,
     set_region,
     source,
@@ -315,16 +317,15 @@ def _non_utf8_inside(tree: Path, bases: Bases) -> None:
 
 def _deep_chain(bases: Bases, folder: Path) -> Path:
     tree = copy_tree(bases.perfect, folder / "chain")
-    fd = os.open(tree / "cs231n_lib", os.O_RDONLY)
-    try:
-        for _ in range(1_100):
-            os.mkdir("a", dir_fd=fd)
-            new = os.open("a", os.O_RDONLY, dir_fd=fd)
-            os.close(fd)
-            fd = new
-    finally:
-        os.close(fd)
+    make_chain(tree / "cs231n_lib", 1_100)  # remove with remove_chains() (see edit.py)
     return tree
+
+
+def remove_chains(subs: Path) -> None:
+    """Remove the deep chains cases built under ``subs`` (pytest cannot)."""
+    for case in CASES:
+        if case.build is _deep_chain:
+            remove_chain(subs / (case.filename or case.name) / "cs231n_lib")
 
 
 def _zip_of(base: str, what: str):
@@ -446,4 +447,4 @@ def expected_points(case: Case, points: dict[str, float]) -> dict[str, float]:
     return {name: (0 if name in case.zero else p) for name, p in points.items()}
 
 
-__all__ = ["CASES", "Bases", "Case", "expected_points"]
+__all__ = ["CASES", "Bases", "Case", "expected_points", "remove_chains"]
