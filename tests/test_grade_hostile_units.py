@@ -332,3 +332,27 @@ def test_the_solution_holds_every_init_property_under_many_seeds(name):
     for seed in range(0, 2_000_000_000, 40_000_000):  # 50 grading seeds
         lines = run(name, mode="grading", seed=seed).lines
         assert not [line for line in lines if line.endswith(": fails")], (seed, lines)
+
+
+# -- verdicts that say what happened ------------------------------------------------------------
+def _failed(outputs=(), message=""):
+    return {"outcome": "failed", "message": message, "outputs": list(outputs)}
+
+
+def test_misleading_failures_are_named():
+    cell = GradedCell("01_knn.ipynb", 3, "c", "e", 2)
+    text = "no golden value 'x' for exercise 'e'; the instructor must run: python -m ... goldens"
+    walked = {"output_type": "error", "ename": "RuntimeError", "evalue": text}
+    assert "call stack" in _verdict(cell, _failed([walked]), None, {}).reason
+    assert "message format" in _verdict(cell, _failed(message="'msg_id'"), None, {}).reason
+
+
+def test_stderr_is_quoted_in_a_mismatch():
+    from cs231n_course.grader.scoring import describe_mismatch
+
+    reference = [{"output_type": "stream", "name": "stdout", "text": "e: results\n  a: f[2] 1\n"}]
+    got = [
+        {"output_type": "stream", "name": "stdout", "text": "e: results\n  a: f[2] 2\n"},
+        {"output_type": "stream", "name": "stderr", "text": "OSError: [Errno 11] fork failed\n"},
+    ]
+    assert "OSError: [Errno 11] fork failed" in describe_mismatch(reference, got)

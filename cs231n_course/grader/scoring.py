@@ -195,6 +195,14 @@ def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
     if own:  # the exercise's own region was refused: that is the cause, whatever failed next
         return fail(cell, f"your code was not used: {own}")
     if errors:
+        if "the instructor must run" in str(err.get("evalue", "")):
+            # Under the grader a check never looks for golden values: its own state was
+            # changed while it ran (code reaching into the check's frames).
+            return fail(
+                cell,
+                "the check's own state was changed while it ran (does your code inspect the "
+                "call stack or change the check's objects?); the check must run unchanged",
+            )
         return fail(cell, f"raised {err.get('ename')}: {_short(err.get('evalue', ''))}")
     if "outputs differ" in message:
         reference = template.cells[_cell_index(template, cell.cell_num)].outputs
@@ -244,8 +252,16 @@ def _stdout(outputs) -> str:
 def describe_mismatch(reference, got) -> str:
     """Say how the check's printed results differ, without revealing the reference values."""
     ref_lines, got_lines = _stdout(reference).splitlines(), _stdout(got).splitlines()
-    if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in got):
-        extra = "; it also wrote to stderr (warnings?)"
+    stderr = [
+        line
+        for o in got
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        for line in str(o.get("text", "")).splitlines()
+        if line.strip()
+    ]
+    if stderr:  # the student's own output (a warning, a shell escape's OSError): say which
+        errors = [line for line in stderr if re.search(r"(Error|Exception)\b", line)]
+        extra = f"; it also wrote to stderr: {_short((errors or stderr)[-1], 160)!r}"
     else:
         extra = ""
     header = ref_lines[0] if ref_lines else ""
