@@ -136,7 +136,11 @@ def batch(bases, cache, tmp_path_factory):
         (root / "build" / case.name).mkdir(parents=True)
     subs = [_build(case, bases, root) for case in CASES]
     start = time.monotonic()
-    report = grade(subs, _options(root / "out", cache))
+    try:
+        report = grade(subs, _options(root / "out", cache))
+    except BaseException:
+        remove_chains(root / "subs")  # pytest's own cleanup cannot remove them
+        raise
     yield SimpleNamespace(
         root=root,
         out=root / "out",
