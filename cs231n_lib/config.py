@@ -28,6 +28,10 @@ _grading = os.environ.get("CS231N_GRADING_SEED", "").strip()
 GRADING_SEED: int | None = int(_grading) if _grading else None
 """The grader's hidden seed, or None outside grading."""
 
+GRADING_EXPORT: str = os.environ.get("CS231N_GRADING_EXPORT", "").strip()
+"""Under the grader: the folder where tuning checks hand the grader their model's weights,
+which the grader re-evaluates outside the kernel ("" otherwise)."""
+
 SEED: int = GRADING_SEED if GRADING_SEED is not None else 0
 """The seed notebooks use for every random choice (data subsamples, initialisation)."""
 

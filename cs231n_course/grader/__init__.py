@@ -14,10 +14,12 @@ Rooms, each one job (the README's "Grading" section says what grading does):
 - ``reports``: gradebook, feedback and summary; ``cli``: the command line.
 
 For a backend that distributes submissions itself, ``batch.grade`` is the recipe:
-``read_submissions`` -> ``claimed_uids`` -> ``prepare`` (a ``Batch``, reference outputs
-included) -> ``pending`` -> for each, ``submission.grade_submission(batch, sub, slot)`` (a
-typed ``SubmissionResult``) and ``store_result`` -> ``reports.write_reports``; ``grade_all``
-is the thread-pool version of the loop.
+``read_submissions`` -> ``claimed_uids`` -> ``prepare`` (a ``Batch``) -> ``pending`` -> for
+each, ``submission.grade_submission(batch, sub, slot)`` (a typed ``SubmissionResult``; it
+computes or loads the reference outputs for that submission's seed) and
+``store_result(batch.result_path(sub), result)`` -> ``reports.write_reports``; ``grade_all``
+is the thread-pool version of the loop. ``tuning`` re-evaluates the tuning exercises'
+submitted weights outside the kernel.
 """
 
 from cs231n_course.grader.batch import grade

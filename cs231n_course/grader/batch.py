@@ -17,8 +17,11 @@ Each SUBMISSION is a student's release folder or a .zip of it; the student id is
 How one submission is graded
 ----------------------------
 1. Unpacked safely (:mod:`~cs231n_course.grader.unpack`): only ``cs231n_lib/**.py`` and
-   ``notebooks/*.ipynb`` are read; zip-slip paths, symlinks, special files and zip bombs refuse
-   the submission (0 points, with the reason).
+   ``notebooks/*.ipynb`` are read; zip-slip paths, symlinks, special files, zip bombs and
+   folders nested beyond 64 levels refuse the submission (0 points, with the reason). Whatever
+   is wrong with one submission (unreadable, two of one student, names that do not decode)
+   refuses that submission alone; the rest of the batch is graded and every submission gets
+   a feedback page.
 2. Its named student regions are lifted and spliced into the instructor's *release* files in
    a fresh workspace (:mod:`~cs231n_course.grader.workspace`); a region must stand alone
    (no escaping its function, no swallowing the code after it), nbval markers in it are
@@ -51,16 +54,26 @@ grader refuses to run, since a submission could read the solutions.
 
 Reliability
 -----------
-The grading seed comes from ``--seed`` or from a secret created once in ``DIR/.grader`` (the
-same for every student and every re-run into ``DIR``). Results are stored, atomically, per
-content hash as soon as a submission is graded; a re-run skips those, so a killed batch
-resumes where it stopped, and the gradebook is rebuilt from the stored results every time.
-Submissions are graded in parallel, one worker per core by default.
+Each submission is graded under a seed of its own, derived from a secret created once in
+``DIR/.grader`` *and* the submission's content hash (``submission.submission_seed``): what
+one submission could observe about its hidden cases predicts nothing about the next one's,
+and the same submission always gets the same seed. The reference outputs are computed per
+seed, on the worker that grades the submission, and cached. ``--seed N`` instead fixes one
+seed for every submission (reproducing a grade, tests); its cases are then predictable.
+Results are stored per (student, content hash): a result's text belongs to the one
+submission it describes, so no state crosses between students who handed in the same bytes.
+Results are stored atomically as soon as a submission is graded; a re-run skips those, so a
+killed batch resumes where it stopped, and the gradebook is rebuilt from the stored results
+every time. Submissions are graded in parallel on threads of the grader process, one per
+core by default: a ``kill -9`` of the grader ends them, nbval (parent-death signal) and the
+kernels (their launcher watches nbval) with it, and the lock dies with the process, so a
+re-run takes over at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import queue
@@ -83,7 +96,6 @@ from cs231n_course.grader.environment import (
     require_isolation,
     sanitizer_path,
 )
-from cs231n_course.grader.reference import reference_templates
 from cs231n_course.grader.reports import write_reports
 from cs231n_course.grader.submission import grade_submission
 from cs231n_course.grader.types import (
@@ -95,7 +107,7 @@ from cs231n_course.grader.types import (
     Submission,
     SubmissionResult,
 )
-from cs231n_course.grader.unpack import UnpackLimits, content_hash, student_id
+from cs231n_course.grader.unpack import UnpackLimits, content_hash, shown_name, student_id
 from cs231n_course.sandbox import cgroup as sandbox_cgroup
 from cs231n_lib.atomic import write_atomic
 
@@ -157,22 +169,22 @@ def prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) ->
         fast=options.fast,
     )
     batch = Batch(options, out, private, work, rt, course, seed_source)
+    # Reference outputs are per submission now (each is graded under a seed of its own,
+    # derived from the secret and its content: see submission.submission_seed), computed on
+    # the worker that grades it and cached by seed.
     context = context_key(course, seed, rt.settings())
-    batch.templates = reference_templates(rt, course, cache / f"reference-{context}", work)
     batch.results = private / "results" / context
     batch.results.mkdir(parents=True, exist_ok=True)
     return batch
 
 
 def pending(batch: Batch, subs: list[Submission]) -> list[Submission]:
-    """Submissions not graded yet: a stored result for the content hash means done."""
-    todo, seen = [], set()
-    for sub in subs:
-        if sub.content_hash in seen or (batch.results / f"{sub.content_hash}.json").exists():
-            continue
-        seen.add(sub.content_hash)
-        todo.append(sub)
-    return todo
+    """Submissions not graded yet: a stored result for (student, content hash) means done.
+
+    Results are per submission, never shared between students who handed in the same bytes:
+    a result's text (refusal reasons, file names) belongs to the one submission it describes.
+    """
+    return [sub for sub in subs if not batch.result_path(sub).exists()]
 
 
 def grade_all(batch: Batch, todo: list[Submission]) -> None:
@@ -201,7 +213,7 @@ def grade_all(batch: Batch, todo: list[Submission]) -> None:
             sub = futures[future]
             try:
                 result = future.result()
-                store_result(batch.results, sub.content_hash, result)
+                store_result(batch.result_path(sub), result)
                 bar.set_postfix_str(f"{sub.student}: {result.total:g}/{result.max_total:g}")
             except Exception as err:  # never lose the batch to one submission
                 batch.failed.append((sub.student, f"{type(err).__name__}: {err}"[:2000]))
@@ -212,24 +224,51 @@ def grade_all(batch: Batch, todo: list[Submission]) -> None:
 
 
 def read_submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission]:
-    """One :class:`Submission` per path, with its student id and content hash; refuses two
-    submissions of one student."""
-    subs, by_student = [], {}
+    """One :class:`Submission` per path, with its student id and content hash.
+
+    Nothing here stops the batch: a path that cannot be read, two paths of one student
+    (``alice.zip`` and ``alice/``) or anything else wrong with one submission becomes that
+    submission's ``problem``, which refuses it alone (with the reason in its feedback).
+    Distinct names that sanitise to one id (``Zoë``, ``Zoé``) are never merged: each gets a
+    suffix from its own raw name.
+    """
+    subs = []
     for path in paths:
         path = Path(path)
-        if not path.exists() and not path.is_symlink():
-            raise GradingError(f"{path}: no such file or folder")
         sub = Submission(path, student_id(path))
-        if sub.student in by_student:
-            raise GradingError(
-                f"two submissions for student {sub.student!r}: {by_student[sub.student]} and "
-                f"{path}; keep one of them"
-            )
-        by_student[sub.student] = path
-        sub.content_hash = content_hash(path, limits)
+        try:
+            if not path.exists() and not path.is_symlink():
+                sub.problem = f"{shown_name(path)}: no such file or folder"
+            sub.content_hash = content_hash(path, limits)
+        except Exception as err:  # one submission's problem, never the batch's
+            sub.problem = f"{shown_name(path)} cannot be read ({type(err).__name__}: {err})"[:500]
+            sub.content_hash = "unreadable-" + hashlib.sha256(os.fsencode(path)).hexdigest()
         subs.append(sub)
+    by_id: dict[str, list[Submission]] = {}
+    for sub in subs:
+        by_id.setdefault(sub.student, []).append(sub)
+    for student, same in by_id.items():
+        stems = {raw_stem(s.path) for s in same}
+        if len(same) > 1 and len(stems) == len(same):  # distinct students: keep them apart
+            for s in same:
+                s.student = f"{student}-{hashlib.sha256(raw_stem(s.path)).hexdigest()[:8]}"
+        elif len(same) > 1:  # one student handed in more than once: refuse each, apart
+            names = ", ".join(sorted(shown_name(s.path) for s in same))
+            for s in same:
+                whole = os.fsencode(Path(s.path).name)
+                s.student = f"{student}-{hashlib.sha256(whole).hexdigest()[:8]}"
+                s.problem = (
+                    f"{len(same)} submissions for student {student!r} ({names}); hand in "
+                    f"one folder or one .zip, and each is refused until then"
+                )
     return subs
 
 
-def store_result(folder: Path, digest: str, result: SubmissionResult) -> None:
-    write_atomic(folder / f"{digest}.json", json.dumps(result.to_json(), indent=1, sort_keys=True))
+def raw_stem(path: Path) -> bytes:
+    """The submission's own name as bytes, without ``.zip``: what tells two students apart."""
+    raw = os.fsencode(Path(path).name)
+    return raw[:-4] if raw.lower().endswith(b".zip") else raw
+
+
+def store_result(path: Path, result: SubmissionResult) -> None:
+    write_atomic(path, json.dumps(result.to_json(), indent=1, sort_keys=True))

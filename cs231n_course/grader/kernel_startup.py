@@ -1,7 +1,8 @@
 """Run at the start of every graded kernel (reference and students alike).
 
 nbval never compares images, so rendering them is wasted CPU; figures still display as text
-(``<Figure ...>``). The grader copies this file into the sandbox HOME as an IPython startup file.
+(``<Figure ...>``). The grading seed is read into ``cs231n_lib.config`` and removed from the
+environment. The grader copies this file into the sandbox HOME as an IPython startup file.
 """
 
 
@@ -13,5 +14,16 @@ def _cs231n_grading_no_images():
         formatters[mime].enabled = False
 
 
+def _cs231n_grading_hide_seed():
+    # The course reads its seed once (cs231n_lib.config); the variable itself need not stay
+    # where any code (or a subprocess) can list it. Feedback never quotes it either.
+    import os
+
+    import cs231n_lib.config  # noqa: F401
+
+    os.environ.pop("CS231N_GRADING_SEED", None)
+
+
 _cs231n_grading_no_images()
-del _cs231n_grading_no_images
+_cs231n_grading_hide_seed()
+del _cs231n_grading_no_images, _cs231n_grading_hide_seed

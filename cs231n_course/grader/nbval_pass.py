@@ -53,6 +53,11 @@ def run_pass(
     stats = RunStats(passes=1)
     events_path = grading / f"events-{tag}.jsonl"
     events_path.unlink(missing_ok=True)
+    export = grading / "export"  # writable by this pass's kernel only; emptied per pass
+    shutil.rmtree(export, ignore_errors=True)
+    export.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(export, rt.uids[slot], rt.uids[slot])
     group = (
         sandbox_cgroup.create(
             f"{os.getpid()}-{slot}-{tag}",

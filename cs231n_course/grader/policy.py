@@ -17,6 +17,7 @@ from cs231n_course.sandbox import Policy
 
 SANDBOX_HOME = "/home/student"
 SANDBOX_COURSE = "/course"
+SANDBOX_EXPORT = "/grading-export"  # where tuning checks hand the grader their weights
 
 
 def _system_binds() -> tuple[list, list]:
@@ -43,6 +44,7 @@ def make_policy(rt: Runtime, ws: Path, slot: int, group) -> Policy:
     binds.append((str(ws / "course"), SANDBOX_COURSE, False))
     if rt.data_dir is not None:
         binds.append((str(rt.data_dir), f"{SANDBOX_COURSE}/datasets", False))
+    binds.append((str(ws / "grading" / "export"), SANDBOX_EXPORT, True))
     root = os.geteuid() == 0
     env = {
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
@@ -56,6 +58,7 @@ def make_policy(rt: Runtime, ws: Path, slot: int, group) -> Policy:
         "PYTHONDONTWRITEBYTECODE": "1",
         "CS231N_GRADING_SEED": str(rt.seed),
         "CS231N_FAST": "1" if rt.fast else "0",
+        "CS231N_GRADING_EXPORT": SANDBOX_EXPORT,
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "MPLCONFIGDIR": f"{SANDBOX_HOME}/.config/matplotlib",
         "IPYTHONDIR": f"{SANDBOX_HOME}/.ipython",

@@ -26,12 +26,13 @@ from cs231n_lib.atomic import atomic_directory
 
 
 def reference_templates(
-    rt: Runtime, course: Course, folder: Path, work: Path
+    rt: Runtime, course: Course, folder: Path, work: Path, *, slot: int = 0
 ) -> dict[str, nbformat.NotebookNode]:
-    """Reference templates for this seed and settings: cached, or computed now."""
+    """Reference templates for this seed and settings: cached, or computed now on worker
+    ``slot`` (its sandbox uid and a workspace of its own)."""
     if folder.exists():
         return load_templates(folder, course)
-    ws = work / "reference"
+    ws = work / f"reference-slot{slot}"
     regions = solution_region_set(course)
     prepare_workspace(ws, course, regions)
     for name in course.notebooks:
@@ -40,7 +41,7 @@ def reference_templates(
         if notes:
             raise GradingError(f"the solution's own regions are refused: {notes}")
         (ws / "grading" / "notebooks" / name).write_text(nbformat.writes(nb), encoding="utf-8")
-    events, _ = run_pass(rt, ws, 0, course.notebooks, "reference", record=True)
+    events, _ = run_pass(rt, ws, slot, course.notebooks, "reference", record=True)
     outputs: dict[str, dict[int, list]] = {}
     ends = [e for e in events if e.get("event") == "end"]
     for event in ends:
@@ -57,7 +58,7 @@ def reference_templates(
             f"the reference run did not complete (logs in {ws / 'grading'}); notebooks run: "
             f"{sorted(ran)} of {course.notebooks}"
         )
-    store_templates(course, outputs, folder)
+    store_templates(course, outputs, folder, exports=ws / "grading" / "export")
     shutil.rmtree(ws, ignore_errors=True)
     return load_templates(folder, course)
 
@@ -67,7 +68,12 @@ def bare_template(course: Course, name: str) -> nbformat.NotebookNode:
     return read_notebook(course.release_root / "notebooks" / name)
 
 
-def store_templates(course: Course, outputs: dict[str, dict[int, list[dict]]], dest: Path) -> None:
+def store_templates(
+    course: Course,
+    outputs: dict[str, dict[int, list[dict]]],
+    dest: Path,
+    exports: Path | None = None,
+) -> None:
     """Write each release notebook with the reference run's outputs, atomically as a folder.
 
     Every code cell gets an execution count, so nbval compares every cell (a cell without one
@@ -82,6 +88,8 @@ def store_templates(course: Course, outputs: dict[str, dict[int, list[dict]]], d
                 cell.outputs = [_as_output(o) for o in recorded.get(num, [])]
             nbformat.validate(nb)
             (tmp / name).write_text(nbformat.writes(nb), encoding="utf-8")
+        if exports is not None and exports.is_dir():  # tuning checks' validation splits
+            shutil.copytree(exports, tmp / "exports")
         (tmp / "course.json").write_text(
             json.dumps([asdict(g) for g in course.graded], indent=1), encoding="utf-8"
         )

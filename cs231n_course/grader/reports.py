@@ -10,12 +10,15 @@ manual-grading tool can call them with results of its own.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from pathlib import Path
 
 from cs231n_course import manual_grading
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
+from cs231n_course.grader.unpack import shown_name
 from cs231n_lib.atomic import write_atomic
 
 
@@ -35,16 +38,30 @@ def gradebook_csv(course: Course, rows: list[tuple[str, SubmissionResult]]) -> s
     return buf.getvalue()
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]#|~!])")
+
+
+def escape(text) -> str:
+    """Student text made inert for a Markdown reader *and* for a browser showing the page:
+    HTML is escaped, Markdown punctuation backslash-escaped, lines joined, control
+    characters and undecodable bytes made visible. Every student-controlled string in a
+    report goes through this (file names, messages, notes)."""
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = "".join(c if c.isprintable() or c == " " else " " for c in text.replace("\n", " "))
+    text = html.escape(text, quote=False)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return escape(text)
 
 
 def feedback_markdown(student: str, source: str, result: SubmissionResult) -> str:
     """The page a student reads: every exercise, its points, pass or fail and why."""
     lines = [
-        f"# Grading feedback: {student}",
+        f"# Grading feedback: {escape(student)}",
         "",
-        f"Submission: `{source}` (content sha256 `{result.content_hash[:16]}`)",
+        f"Submission: {escape(source)} (content sha256 {escape(result.content_hash[:16])})",
         "",
         f"**Total: {_fmt(result.total)} / {_fmt(result.max_total)} points**",
         "",
@@ -53,14 +70,14 @@ def feedback_markdown(student: str, source: str, result: SubmissionResult) -> st
         lines += [
             "Your submission could not be graded, so every exercise scores 0:",
             "",
-            f"> {result.refused}",
+            f"> {escape(result.refused)}",
             "",
         ]
     lines += ["| Exercise | Notebook | Points | Result |", "|---|---|---|---|"]
     for e in result.exercises:
         verdict = "pass" if e.passed else "FAIL"
         lines.append(
-            f"| `{e.exercise}` | {e.notebook} | {_fmt(e.points)} / "
+            f"| `{e.exercise}` | {escape(e.notebook)} | {_fmt(e.points)} / "
             f"{_fmt(e.max_points)} | **{verdict}**: {_cell(e.reason)} |"
         )
     if result.notes:
@@ -118,22 +135,50 @@ def summary_markdown(
     refused = [(s, r.refused) for s, r in rows if r.refused]
     if refused:
         lines += ["", "## Refused submissions (scored 0)", ""]
-        lines += [f"- {s}: {_cell(reason)}" for s, reason in refused]
+        lines += [f"- {escape(s)}: {_cell(reason)}" for s, reason in refused]
     if failed:
         lines += ["", "## Not graded (grader problems; run again to retry)", ""]
-        lines += [f"- {s}: {_cell(reason)}" for s, reason in failed]
+        lines += [f"- {escape(s)}: {_cell(reason)}" for s, reason in failed]
     return "\n".join(lines) + "\n"
+
+
+def not_graded_markdown(student: str, source: str, reason: str) -> str:
+    """The page of a submission the grader could not grade this time (a grader problem)."""
+    return "\n".join(
+        [
+            f"# Grading feedback: {escape(student)}",
+            "",
+            f"Submission: {escape(source)}",
+            "",
+            "**Not graded yet**: the grader could not grade this submission this time "
+            "(a problem of the grading machine, not of your files). The instructor re-runs "
+            "the grader; you need not do anything.",
+            "",
+            f"> {escape(reason)}",
+            "",
+        ]
+    )
 
 
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
     """Gradebook, feedback pages and summary, rebuilt from the stored results, with the points
-    TAs entered in the manual-grading sheets merged in (``manual_grading``)."""
+    TAs entered in the manual-grading sheets merged in (``manual_grading``).
+
+    Every submission gets a feedback page: its result, or a "not graded yet" page when the
+    grader failed on it (it is retried on the next run).
+    """
     rows, sources = [], {}
+    failed = dict(batch.failed)
     for sub in subs:
-        path = batch.results / f"{sub.content_hash}.json"
+        path = batch.result_path(sub)
+        page = batch.out / "feedback" / f"{sub.student}.md"
+        source = shown_name(sub.path)
         if path.exists():
             rows.append((sub.student, read_result(path)))
-            sources[sub.student] = sub.path.name
+            sources[sub.student] = source
+        else:
+            reason = failed.get(sub.student, "not graded in this run (it was interrupted?)")
+            write_atomic(page, not_graded_markdown(sub.student, source, reason))
     as_json = [(student, result.to_json()) for student, result in rows]
     manual = manual_grading.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
     manual_grading.write_all(batch.out, manual, write_atomic, batch.course)

@@ -186,16 +186,46 @@ def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
     message = event.get("message", "")
     outputs = event.get("outputs", [])
     errors = [o for o in outputs if o.get("output_type") == "error"]
+    own = _refused_for(cell, refused)
     if errors:
         err = errors[-1]
         stub = re.match(r"(\S+): implement this in ", str(err.get("evalue", "")))
         if err.get("ename") == "NotImplementedError" and stub and stub[1] in refused:
             return fail(cell, f"your code was not used: {refused[stub[1]]}")
+    if own:  # the exercise's own region was refused: that is the cause, whatever failed next
+        return fail(cell, f"your code was not used: {own}")
+    if errors:
+        if "the instructor must run" in str(err.get("evalue", "")):
+            # Under the grader a check never looks for golden values: its own state was
+            # changed while it ran (code reaching into the check's frames).
+            return fail(
+                cell,
+                "the check's own state was changed while it ran (does your code inspect the "
+                "call stack or change the check's objects?); the check must run unchanged",
+            )
         return fail(cell, f"raised {err.get('ename')}: {_short(err.get('evalue', ''))}")
     if "outputs differ" in message:
         reference = template.cells[_cell_index(template, cell.cell_num)].outputs
         return fail(cell, describe_mismatch(reference, outputs))
+    if re.fullmatch(
+        r"\W*(KeyError: )?'?(msg_id|header|parent_header|content|msg_type)'?\W*", message
+    ):
+        return fail(
+            cell,
+            f"the kernel stopped answering in Jupyter's message format (nbval got a reply "
+            f"without {message.strip()}); does your code write to the kernel's sockets, or "
+            f"replace its session, stdout or display hooks?",
+        )
     return fail(cell, f"failed: {_short(message)}")
+
+
+def _refused_for(cell: GradedCell, refused: dict[str, str]) -> str | None:
+    """Why the region named after this exercise was not used (``knn_cross_validation``,
+    ``KNearestNeighbor.predict_labels``), if it was refused."""
+    for name, why in refused.items():
+        if name.split("#")[0] in (cell.exercise,) or name.endswith("." + cell.exercise):
+            return why
+    return None
 
 
 def _cell_index(nb: nbformat.NotebookNode, cell_num: int) -> int:
@@ -222,8 +252,16 @@ def _stdout(outputs) -> str:
 def describe_mismatch(reference, got) -> str:
     """Say how the check's printed results differ, without revealing the reference values."""
     ref_lines, got_lines = _stdout(reference).splitlines(), _stdout(got).splitlines()
-    if any(o.get("output_type") == "stream" and o.get("name") == "stderr" for o in got):
-        extra = "; it also wrote to stderr (warnings?)"
+    stderr = [
+        line
+        for o in got
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        for line in str(o.get("text", "")).splitlines()
+        if line.strip()
+    ]
+    if stderr:  # the student's own output (a warning, a shell escape's OSError): say which
+        errors = [line for line in stderr if re.search(r"(Error|Exception)\b", line)]
+        extra = f"; it also wrote to stderr: {_short((errors or stderr)[-1], 160)!r}"
     else:
         extra = ""
     header = ref_lines[0] if ref_lines else ""

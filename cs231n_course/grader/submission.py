@@ -8,13 +8,22 @@ graded cell has a verdict or ``Limits.max_passes`` is reached.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
+import re
 import shutil
+import stat
+import threading
 from pathlib import Path
 
 import nbformat
 
-from cs231n_course import manual_grading
+from cs231n_course import manual_grading, markers
+from cs231n_course.grader import tuning
+from cs231n_course.grader.course import context_key
 from cs231n_course.grader.nbval_pass import prepare_workspace, run_pass
+from cs231n_course.grader.reference import reference_templates
 from cs231n_course.grader.scoring import fail, score_pass
 from cs231n_course.grader.types import (
     Batch,
@@ -29,6 +38,30 @@ from cs231n_course.grader.unpack import SubmissionError, unpack
 from cs231n_course.grader.workspace import RegionSet, assemble_notebook, lift_regions
 
 
+def submission_seed(secret_seed: int, content_hash: str) -> int:
+    """The seed one submission is graded under: from the batch's secret *and* its content.
+
+    Whatever an earlier submission observed about its own grading inputs says nothing about
+    the next one's: changing a single byte of a submission changes every hidden case.
+    """
+    digest = hashlib.sha256(f"cs231n-grading\0{secret_seed}\0{content_hash}".encode())
+    return int(digest.hexdigest()[:8], 16) % (2**31 - 1)
+
+
+_REFERENCE_LOCK = threading.Lock()
+
+
+def references_for(batch: Batch, rt: Runtime, slot: int) -> tuple[dict, Path]:
+    """The reference templates for ``rt.seed``: from this run, the cache, or run now on
+    worker ``slot`` (the solution through the very pipeline a submission goes through)."""
+    with _REFERENCE_LOCK:  # two workers needing one seed compute it once
+        lock = batch.reference_locks.setdefault(rt.seed, threading.Lock())
+    key = context_key(batch.course, rt.seed, rt.settings())
+    folder = rt.cache / f"reference-{key}"
+    with lock:
+        return reference_templates(rt, batch.course, folder, batch.work, slot=slot), folder
+
+
 def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResult:
     """Grade one submission on worker ``slot`` of a prepared batch (see ``batch.prepare``).
 
@@ -37,6 +70,15 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
     that would not start): the result must then not be stored, so a re-run tries again.
     """
     course, options = batch.course, batch.options
+    if sub.problem:
+        return refused_result(course, sub.content_hash, sub.problem)
+    # ``--seed`` fixes one seed for every submission (reproducing a grade); the default, the
+    # secret, gives each submission its own.
+    if options.seed is None:
+        seed = submission_seed(batch.rt.seed, sub.content_hash)
+    else:
+        seed = batch.rt.seed
+    rt = dataclasses.replace(batch.rt, seed=seed)
     staging = batch.work / f"slot{slot}-submitted"
     ws = batch.work / f"slot{slot}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -44,18 +86,15 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
         try:
             unpacked = unpack(sub, staging, options.unpack_limits)
         except SubmissionError as err:
-            exercises = [
-                ExerciseResult(g.exercise, g.notebook, 0, g.points, False, "submission refused")
-                for g in course.graded
-            ]
-            return SubmissionResult(sub.content_hash, course.max_points, exercises, str(err))
+            return refused_result(course, sub.content_hash, str(err))
         regions = lift_regions(staging, unpacked.files, course.py_regions, course.notebooks)
+        templates, folder = references_for(batch, rt, slot)
         verdicts, stats, notes = run_submission(
-            batch.rt, course, batch.templates, regions, ws, slot
+            rt, course, templates, regions, ws, slot, reference_exports=folder / "exports"
         )
         if stats.network:
             batch.network = stats.network
-        return SubmissionResult(
+        result = SubmissionResult(
             sub.content_hash,
             course.max_points,
             list(verdicts.values()),
@@ -68,6 +107,7 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
                 "peak_memory": stats.peak_memory,
             },
         )
+        return scrubbed(result, {str(seed): "<the grading seed>"})
     except Exception:
         kept = batch.private / "errors" / f"{sub.student}-{sub.content_hash[:8]}"
         _keep_logs(ws / "grading", kept)
@@ -82,6 +122,60 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
         shutil.rmtree(ws, ignore_errors=True)
 
 
+def refused_result(course: Course, content_hash: str, reason: str) -> SubmissionResult:
+    """Every exercise 0, with the reason the whole submission was refused."""
+    exercises = [
+        ExerciseResult(g.exercise, g.notebook, 0, g.points, False, "submission refused")
+        for g in course.graded
+    ]
+    return SubmissionResult(content_hash, course.max_points, exercises, reason)
+
+
+def scrubbed(result: SubmissionResult, secrets: dict[str, str]) -> SubmissionResult:
+    """``result`` with every secret value (the grading seed a kernel could read and print)
+    replaced by its name: feedback never quotes what would let a student replay a case.
+    Values shorter than 6 characters are not secrets (a small ``--seed``) and stay."""
+    patterns = [
+        (re.compile(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])"), name)
+        for value, name in secrets.items()
+        if len(value) >= 6
+    ]
+
+    def clean(text):
+        if not isinstance(text, str):
+            return text
+        for pattern, name in patterns:
+            text = pattern.sub(name, text)
+        return text
+
+    for e in result.exercises:
+        e.reason = clean(e.reason)
+    result.notes = [clean(n) for n in result.notes]
+    result.refused = clean(result.refused)
+    return result
+
+
+def _collect_exports(export: Path, dest: Path, exercises) -> None:
+    """Keep the weights the pass's kernel exported for ``exercises`` (the verdicts this pass
+    gave), read without following links: the folder is the kernel's to write."""
+    dest.mkdir(exist_ok=True)
+    for name in exercises:
+        if name not in tuning.TUNING:
+            continue
+        target = dest / f"{name}.npz"
+        target.unlink(missing_ok=True)
+        try:
+            fd = os.open(export / f"{name}.npz", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue  # none written (or a link): the verdict says so
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                continue
+            data = f.read(tuning.MAX_EXPORT_BYTES + 1)
+        if len(data) <= tuning.MAX_EXPORT_BYTES:
+            target.write_bytes(data)
+
+
 def _keep_logs(grading: Path, dest: Path) -> None:
     """Copy a failed run's logs where the instructor can read them after the batch."""
     shutil.rmtree(dest, ignore_errors=True)
@@ -92,7 +186,14 @@ def _keep_logs(grading: Path, dest: Path) -> None:
 
 
 def run_submission(
-    rt: Runtime, course: Course, templates: dict, regions: RegionSet, ws: Path, slot: int
+    rt: Runtime,
+    course: Course,
+    templates: dict,
+    regions: RegionSet,
+    ws: Path,
+    slot: int,
+    *,
+    reference_exports: Path | None = None,
 ) -> tuple[dict[str, ExerciseResult], RunStats, list[str]]:
     """Grade one submission's regions in workspace ``ws``.
 
@@ -101,6 +202,12 @@ def run_submission(
     not stored and a re-run tries again.
     """
     used, refused = prepare_workspace(ws, course, regions)
+    refused.update({name: f"{name}: {why}" for name, why in regions.lost.items()})
+    for name, why in regions.broken_notebooks.items():
+        for cell in templates[name].cells:
+            if cell.cell_type == "code":
+                for region in markers.student_region_spans(cell.source.splitlines()):
+                    refused[region] = f"{region}: {why}"
     total = RunStats()
     pending = {g.exercise: g for g in course.graded}
     verdicts: dict[str, ExerciseResult] = {}
@@ -127,6 +234,7 @@ def run_submission(
         if problems:
             raise RuntimeError("; ".join(problems) + " (logs kept in OUT/.grader/errors/)")
         verdicts.update(found)
+        _collect_exports(ws / "grading" / "export", ws / "exports", found)
         for name in found:
             pending.pop(name, None)
     for name, cell in pending.items():
@@ -135,6 +243,17 @@ def run_submission(
             f"not graded: the kernel crashed or hung before this check "
             f"in each of {rt.limits.max_passes} runs",
         )
+    for cell in course.graded:
+        passed = verdicts[cell.exercise].passed
+        if passed and cell.exercise in tuning.TUNING and reference_exports is not None:
+            problem = tuning.verify(
+                cell.exercise,
+                ws / "exports" / f"{cell.exercise}.npz",
+                reference_exports / f"{cell.exercise}.npz",
+                fast=rt.fast,
+            )
+            if problem:
+                verdicts[cell.exercise] = fail(cell, problem)
     ordered = {g.exercise: verdicts[g.exercise] for g in course.graded}
     notes = list(refused.values())
     notes += [

@@ -14,7 +14,7 @@ from pathlib import Path
 from cs231n_lib.submission_rules import UnpackLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the instructor's repository
-GRADER_VERSION = "1"  # bump when grading semantics change, so cached results are redone
+GRADER_VERSION = "2"  # bump when grading semantics change, so cached results are redone
 
 
 class GradingError(RuntimeError):
@@ -158,6 +158,7 @@ class Submission:
     path: Path
     student: str
     content_hash: str = ""
+    problem: str | None = None  # found while reading it: refuses this submission alone
 
 
 @dataclass
@@ -203,7 +204,11 @@ class Batch:
     rt: Runtime
     course: Course
     seed_source: str
-    templates: dict = field(default_factory=dict)  # notebook name -> reference template
     results: Path | None = None  # OUT/.grader/results/<context key>
     failed: list[tuple[str, str]] = field(default_factory=list)
     network: str = ""
+    reference_locks: dict = field(default_factory=dict)  # grading seed -> lock (see submission)
+
+    def result_path(self, sub: Submission) -> Path:
+        """Where the result of ``sub`` is stored: one file per (student, content hash)."""
+        return self.results / f"{sub.student}--{sub.content_hash}.json"

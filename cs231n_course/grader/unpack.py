@@ -44,7 +44,28 @@ from cs231n_lib.submission_rules import (
 
 DEFAULT_LIMITS = UnpackLimits()
 
-__all__ = ["SubmissionError", "UnpackLimits", "Unpacked", "content_hash", "student_id", "unpack"]
+__all__ = [
+    "SubmissionError",
+    "UnpackLimits",
+    "Unpacked",
+    "content_hash",
+    "shown_name",
+    "student_id",
+    "unpack",
+]
+
+MAX_DEPTH = 64  # folder levels below a submission's root; deeper refuses it (no recursion)
+
+
+def shown_name(path: Path | str) -> str:
+    """A file name as a person can read it: bytes that are not UTF-8 (a name made on another
+    system) shown as ``\\xNN`` instead of failing to print or to be written."""
+    name = os.fsencode(Path(path).name)
+    return name.decode("utf-8", "backslashreplace")
+
+
+def _shown(rel: str) -> str:
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -77,24 +98,43 @@ def content_hash(path: Path, limits: UnpackLimits = DEFAULT_LIMITS) -> str:
     try:
         for rel, read in _folder_entries(path, limits):
             data = read()
-            digest.update(f"{rel}\0{len(data)}\0".encode())
+            digest.update(os.fsencode(rel) + f"\0{len(data)}\0".encode())
             digest.update(data)
-    except (SubmissionError, OSError) as err:
-        digest.update(f"refused:{err}".encode())
+    except (SubmissionError, OSError, RecursionError, UnicodeError) as err:
+        digest.update(f"refused:{err}".encode("utf-8", "backslashreplace"))
     return digest.hexdigest()
 
 
 def _walk(root: Path, limits: UnpackLimits):
-    """(relative POSIX path, full path, lstat) of everything under ``root``, sorted."""
+    """(relative POSIX path, full path, lstat) of everything under ``root``, sorted.
+
+    Iterative (a folder chain thousands of levels deep cannot exhaust Python's stack) and
+    capped: more than ``limits.max_files`` entries stop the walk, a folder deeper than
+    :data:`MAX_DEPTH` levels refuses the submission.
+    """
     count = 0
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
-        for name in sorted(dirs + files):
+    stack = [(root, 0)]
+    while stack:
+        folder, level = stack.pop()
+        with os.scandir(folder) as it:
+            names = sorted(entry.name for entry in it)
+        subdirs = []
+        for name in names:
             full = os.path.join(folder, name)
             count += 1
             if count > limits.max_files:
                 return
-            yield Path(full).relative_to(root).as_posix(), full, os.lstat(full)
+            st = os.lstat(full)
+            yield Path(full).relative_to(root).as_posix(), full, st
+            if stat.S_ISDIR(st.st_mode):
+                if level + 1 >= MAX_DEPTH:
+                    raise SubmissionError(
+                        f"{_shown(Path(full).relative_to(root).as_posix())[:200]}...: folders "
+                        f"nested more than {MAX_DEPTH} levels deep; submit your release folder "
+                        f"as it is"
+                    )
+                subdirs.append(full)
+        stack.extend((d, level + 1) for d in reversed(subdirs))
 
 
 def unpack(sub: Submission, staging: Path, limits: UnpackLimits = DEFAULT_LIMITS) -> Unpacked:
@@ -171,7 +211,7 @@ def _folder_entries(root: Path, limits: UnpackLimits):
             (f"{top}/{r}", f, s) for r, f, s in _walk(base, limits)
         ]:
             count += 1
-            shown = f"{root.name}/{prefix}{rel}"
+            shown = _shown(f"{root.name}/{prefix}{rel}")
             if stat.S_ISLNK(st.st_mode):
                 raise symlink_refusal(shown, os.readlink(full))
             if count > limits.max_files:
@@ -181,6 +221,8 @@ def _folder_entries(root: Path, limits: UnpackLimits):
                 )
             if stat.S_ISDIR(st.st_mode) or not is_gradable(rel):
                 continue
+            if _shown(rel) != rel:
+                continue  # not UTF-8: never a name of the release, so never graded
             if not stat.S_ISREG(st.st_mode):
                 raise SubmissionError(f"{shown} is not a regular file (a device, pipe or socket)")
             check_file_size(shown, st.st_size, limits)
@@ -189,14 +231,24 @@ def _folder_entries(root: Path, limits: UnpackLimits):
 
 
 def _walk_shallow(root: Path, depth: int):
-    """Like :func:`_walk` but only ``depth`` levels deep, skipping hidden folders."""
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        rel_folder = Path(folder).relative_to(root)
-        level = len(rel_folder.parts)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and level < depth)
-        for name in sorted(dirs + files):
-            full = os.path.join(folder, name)
-            yield (rel_folder / name).as_posix(), full, os.lstat(full)
+    """Like :func:`_walk` but only ``depth`` levels deep, skipping hidden folders (iterative,
+    so no depth of nesting below ``depth`` is ever visited)."""
+    stack = [(root, 0)]
+    while stack:
+        folder, level = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            full = os.path.join(folder, entry.name)
+            st = os.lstat(full)
+            yield Path(full).relative_to(root).as_posix(), full, st
+            if stat.S_ISDIR(st.st_mode) and not entry.name.startswith(".") and level < depth:
+                subdirs.append(full)
+        stack.extend((d, level + 1) for d in reversed(subdirs))
 
 
 def _reader_nofollow(path: str, max_bytes: int):

@@ -21,6 +21,8 @@ import ast
 import json
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from cs231n_course import markers
 _NBVAL_MARKER = re.compile(r"^\s*#+\s*(NBVAL_|PYTEST_VALIDATE_)", re.IGNORECASE)
 NBVAL_MARKER_REMOVED = "# (an nbval marker was removed here by the grader)"
 SKIP_TAG = "nbval-skip"
+REAL_CHECK = "from cs231n_lib.checks import check  # (added by the grader)"
 
 
 @dataclass
@@ -40,6 +43,10 @@ class RegionSet:
     py: dict[str, dict[str, markers.StudentRegion]] = field(default_factory=dict)
     nb: dict[str, dict[str, markers.StudentRegion]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Regions that could not be read at all (damaged marker lines, an unreadable file), with
+    # why: an exercise that needs one says so instead of "implement this".
+    lost: dict[str, str] = field(default_factory=dict)
+    broken_notebooks: dict[str, str] = field(default_factory=dict)  # name -> why
 
 
 def lift_regions(
@@ -68,22 +75,49 @@ def lift_regions(
             text = (root / rel).read_bytes().decode("utf-8")
             found = markers.read_student_regions(text.splitlines(), rel)
         except UnicodeDecodeError:
-            out.notes.append(f"{rel} is not UTF-8 text; its regions are graded as not written")
+            why = f"{rel} is not UTF-8 text, so none of its regions could be read"
+            out.notes.append(f"{why}; its regions are graded as not written")
+            out.lost.update(dict.fromkeys(names, why))
             continue
         except markers.MarkerError as err:
-            out.notes.append(f"{err}; the regions of {rel} are graded as not written")
+            why = f"the marker lines of {rel} are damaged ({err}): none of its regions were read"
+            out.notes.append(f"{why}; restore the begin/end lines from the release")
+            out.lost.update(dict.fromkeys(names, why))
             continue
-        out.py[rel] = {n: r for n, r in found.items() if n in names}
+        out.py[rel] = {n: normalized(r) for n, r in found.items() if n in names}
+        for name in names:
+            if name not in found:
+                out.lost[name] = (
+                    f"no region {name} in {rel}: its begin/end lines were not found (edited, "
+                    f"removed, or typed with look-alike characters); restore them from the release"
+                )
     for name in notebooks:
         rel = f"notebooks/{name}"
         if rel not in present:
             out.notes.append(f"{rel} is missing from the submission: its cells keep the stubs")
             continue
         try:
-            out.nb[name] = _notebook_regions(root / rel, rel)
+            out.nb[name] = {n: normalized(r) for n, r in _notebook_regions(root / rel, rel).items()}
         except ValueError as err:
             out.notes.append(f"{err}; the notebook's own regions are graded as not written")
+            out.broken_notebooks[name] = str(err)
     return out
+
+
+def normalized(region: markers.StudentRegion) -> markers.StudentRegion:
+    """``region`` with its body dedented to its own indentation when that is deeper than the
+    marker lines' (valid Python: the markers are comments), so it is checked and spliced as
+    the student wrote it instead of failing on a line the student never wrote."""
+    lines = [line for line in region.body if line.strip()]
+    if not lines:
+        return region
+    common = lines[0][: len(lines[0]) - len(lines[0].lstrip(" \t"))]
+    for line in lines[1:]:
+        while not line.startswith(common):
+            common = common[:-1]
+    if len(common) > len(region.indent) and common.startswith(region.indent):
+        return markers.StudentRegion(region.name, region.body, common)
+    return region
 
 
 def _notebook_regions(path: Path, rel: str) -> dict[str, markers.StudentRegion]:
@@ -92,6 +126,11 @@ def _notebook_regions(path: Path, rel: str) -> dict[str, markers.StudentRegion]:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as err:
         raise ValueError(f"{rel} is not UTF-8 text ({err})") from err
+    except RecursionError as err:
+        raise ValueError(
+            f"{rel} is JSON nested too deeply to be a notebook (thousands of levels); restore "
+            f"it from the release or save it again from JupyterLab"
+        ) from err
     except json.JSONDecodeError as err:
         raise ValueError(
             f"{rel} is not valid notebook JSON (line {err.lineno}, column {err.colno}: "
@@ -99,6 +138,12 @@ def _notebook_regions(path: Path, rel: str) -> dict[str, markers.StudentRegion]:
         ) from err
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, list):
+        if isinstance(data, dict) and isinstance(data.get("worksheets"), list):
+            raise ValueError(
+                f"{rel} is an old-format notebook (nbformat {data.get('nbformat')}, with "
+                f"worksheets); the course uses nbformat 4: open it in JupyterLab and save it, "
+                f"or start again from the release notebook"
+            )
         raise ValueError(f"{rel} is JSON but not a notebook (no list of cells)")
     found: dict[str, markers.StudentRegion] = {}
     for index, cell in enumerate(cells):
@@ -115,7 +160,10 @@ def _notebook_regions(path: Path, rel: str) -> dict[str, markers.StudentRegion]:
             raise ValueError(str(err)) from err
         for region_name, region in regions.items():
             if region_name in found:
-                raise ValueError(f"{rel}: student region {region_name} appears in two cells")
+                raise ValueError(
+                    f"{rel}: student region {region_name} appears in two cells (a duplicated "
+                    f"cell?); delete the copy you do not want graded"
+                )
             found[region_name] = region
     return found
 
@@ -123,6 +171,9 @@ def _notebook_regions(path: Path, rel: str) -> dict[str, markers.StudentRegion]:
 # -- checking one region -------------------------------------------------------------------------
 def region_problem(region: markers.StudentRegion, indent: str, *, notebook: bool) -> str | None:
     """Why ``region`` cannot be used at indentation ``indent``, or None if it stands alone."""
+    too_large = region_size_problem(region)
+    if too_large:
+        return too_large
     body = [
         indent + line[len(region.indent) :] if line.startswith(region.indent) else line
         for line in region.body
@@ -172,7 +223,41 @@ def _notebook_block_problem(body: list[str], indent: str) -> str | None:
     return _compile_problem(source, offset=0)
 
 
+MAX_REGION_CHARS = 100_000  # per region: far above any honest answer (the largest is ~3 KB)
+MAX_REGION_LINES = 2_000
+COMPILE_SECONDS = 10  # a region whose compilation takes longer is refused
+_IN_PROCESS_CHARS = 4_000  # smaller regions compile here (fast); larger ones in a child
+
+
+def region_size_problem(region: markers.StudentRegion) -> str | None:
+    chars = sum(len(line) + 1 for line in region.body)
+    if chars > MAX_REGION_CHARS or len(region.body) > MAX_REGION_LINES:
+        return (
+            f"the region is too large to grade ({len(region.body)} lines, {chars} characters; "
+            f"at most {MAX_REGION_LINES} lines and {MAX_REGION_CHARS} characters per region)"
+        )
+    return None
+
+
+_CHILD_COMPILE = """
+import ast, sys
+source = sys.stdin.read()
+try:
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    compile(source, "<student region>", "exec", flags=flags, dont_inherit=True)
+except SyntaxError as err:
+    print("SyntaxError", err.lineno or 0, type(err).__name__, err.msg, sep="\\t")
+except (ValueError, OverflowError, RecursionError, MemoryError) as err:
+    print("Other", 0, type(err).__name__, str(err)[:300], sep="\\t")
+"""
+
+
 def _compile_problem(source: str, *, offset: int) -> str | None:
+    """Why ``source`` does not compile, or None. Compilation is bounded: deep nesting
+    (RecursionError) is reported, not raised, and a large source compiles in a child
+    process killed after :data:`COMPILE_SECONDS`."""
+    if len(source) > _IN_PROCESS_CHARS:
+        return _compile_in_child(source, offset=offset)
     try:
         compile(
             source,
@@ -186,7 +271,43 @@ def _compile_problem(source: str, *, offset: int) -> str | None:
         return f"{type(err).__name__} on line {max(line, 1)} of the region: {err.msg}"
     except (ValueError, OverflowError) as err:  # null bytes, huge literals
         return f"cannot be compiled: {err}"
+    except (RecursionError, MemoryError):
+        return _TOO_DEEP
     return None
+
+
+_TOO_DEEP = (
+    "Python cannot compile it: it is nested too deeply or one expression is far too long "
+    "(RecursionError); split it into smaller statements"
+)
+
+
+def _compile_in_child(source: str, *, offset: int) -> str | None:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _CHILD_COMPILE],
+            input=source,
+            capture_output=True,
+            text=True,
+            timeout=COMPILE_SECONDS,
+            env={"PYTHONDONTWRITEBYTECODE": "1"},
+        )
+    except subprocess.TimeoutExpired:
+        return (
+            f"Python takes more than {COMPILE_SECONDS} s just to compile it (the grader's "
+            f"limit per region); simplify it"
+        )
+    if done.returncode != 0:
+        return _TOO_DEEP if "Recursion" in done.stderr else "Python's compiler crashed on it"
+    if not done.stdout.strip():
+        return None
+    kind, lineno, name, msg = (done.stdout.strip().split("\t", 3) + ["", "", ""])[:4]
+    if kind == "SyntaxError":
+        line = (int(lineno or 0) or offset) - offset
+        return f"{name} on line {max(line, 1)} of the region: {msg}"
+    if name in ("RecursionError", "MemoryError"):
+        return _TOO_DEEP
+    return f"cannot be compiled: {msg}"
 
 
 def _strip_nbval_markers(region: markers.StudentRegion) -> markers.StudentRegion:
@@ -248,6 +369,8 @@ def _whole_problem(lines: list[str], used: list[str], *, notebook: bool, skeleto
             return used[0], f"the cell cannot be read ({type(err).__name__})"
     try:
         compile(text, "<spliced>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except (RecursionError, MemoryError):
+        return used[-1], _TOO_DEEP
     except SyntaxError as err:
         at = max(err.lineno or 0, 1)
         spans = markers.student_region_spans(lines).items()
@@ -353,6 +476,10 @@ def assemble_notebook(
             cell.source = "\n".join(new)
             used += names
             refused.update(bad)
+        if cell.metadata.get("nbgrader", {}).get("grade") and "check(" in cell.source:
+            # A region may have bound the name ``check`` to anything: the graded cell calls
+            # the course's own, whatever the notebook's namespace holds.
+            cell.source = REAL_CHECK + "\n" + cell.source
         if code_num in skip:
             tags = list(cell.metadata.get("tags", []))
             cell.metadata["tags"] = [*tags, SKIP_TAG]

@@ -218,6 +218,22 @@ class Checker:
             self.passed.append(key if exact else f"{key}: rel error < {rtol:.0e}")
 
 
+def export_for_grader(exercise: str, **arrays) -> None:
+    """Under the grader, hand ``arrays`` (a model's weights) to the grader, which evaluates
+    them again outside the kernel: what a kernel prints can be forged, numbers cannot pretend
+    to classify. Does nothing outside grading."""
+    if config.GRADING_SEED is None or not config.GRADING_EXPORT:
+        return
+    clean = {}
+    for key, value in arrays.items():
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fiub":
+            clean[key] = arr
+    path = Path(config.GRADING_EXPORT) / f"{exercise}.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **clean)
+
+
 def snapshot(arrays: dict) -> dict:
     """Copies of ``arrays`` to compare with after a call (see :meth:`Checker.unchanged`)."""
     return {k: np.array(v, copy=True) for k, v in arrays.items()}

@@ -22,6 +22,8 @@ from hostile.edit import (
     NOTEBOOK,
     copy_tree,
     edit_notebook,
+    make_chain,
+    remove_chain,
     set_cell_region,
     set_region,
     source,
@@ -55,6 +57,9 @@ class Case:
     reason: dict[str, str] = field(default_factory=dict)
     refused: str | None = None
     what: str = ""
+    filename: str | bytes | None = None  # the submission's own name (default: ``name``)
+    student: str | None = None  # the id the gradebook must give it (default: ``name``)
+    absent: tuple[str, ...] = ()  # text its feedback page must not contain
 
 
 def _from(base: str, *edits):
@@ -232,6 +237,118 @@ def _perfect_with(region: str, body: str):
     return _from("perfect", _region(KNN, region, body))
 
 
+# -- issue 17: fake passes, leaks, state crossing, per-submission problems ----------------------
+SHADOWED_CHECK = """
+def check(name, **values):  # binds the name check for the graded cell that follows
+    print(f"{name}: results")
+"""
+LEAK_AND_MARKUP = """
+import os
+from cs231n_lib import config
+seed = os.environ.get("CS231N_GRADING_SEED") or config.GRADING_SEED
+raise ValueError(f"<script>alert(1)</script> [click](http://evil.example) | seed {seed} |")
+"""
+
+
+def _solution_cv(bases: Bases) -> list[str]:
+    """The solution's cross-validation region body, dedented."""
+    import textwrap
+
+    from cs231n_course.solutions import solution_regions
+
+    body = solution_regions(bases.source_root)[f"{NOTEBOOK}::{CV}"][CV].body
+    return textwrap.dedent("\n".join(body)).splitlines()
+
+
+def _deeper_indent(tree: Path, bases: Bases) -> None:
+    # Valid Python: the body sits 4 columns right of its (comment) marker lines.
+    path = tree / KNN
+    lines = path.read_text().splitlines()
+    out, inside = [], False
+    for line in lines:
+        if f"END STUDENT REGION {R_TWO} " in line:
+            inside = False
+        out.append(("    " + line) if inside and line.strip() else line)
+        if f"BEGIN STUDENT REGION {R_TWO} " in line:
+            inside = True
+    path.write_text("\n".join(out) + "\n")
+
+
+def _lookalike_marker(tree: Path, bases: Bases) -> None:
+    path = tree / KNN
+    text = path.read_text()
+    # a Cyrillic capital Ie for the E of END: the end line of this region no longer matches
+    path.write_text(
+        text.replace(
+            f"# <<< END STUDENT REGION {R_PRED} ", f"# <<< \u0415ND STUDENT REGION {R_PRED} ", 1
+        )
+    )
+
+
+def _duplicated_cell(tree: Path, bases: Bases) -> None:
+    def dup(nb):
+        at = next(i for i, c in enumerate(nb["cells"]) if f"STUDENT REGION {CV} " in source(c))
+        copy = dict(nb["cells"][at], id="a-copy")
+        nb["cells"].insert(at + 1, copy)
+
+    edit_notebook(tree, dup)
+
+
+def _deep_json(tree: Path, bases: Bases) -> None:
+    (tree / NOTEBOOK).write_text("[" * 100_000 + "]" * 100_000)
+
+
+def _nbformat3(tree: Path, bases: Bases) -> None:
+    (tree / NOTEBOOK).write_text(
+        '{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]}'
+    )
+
+
+def _uncompilable(tree: Path, bases: Bases) -> None:
+    set_region(tree, KNN, R_ONE, "x = " + "+".join(["1"] * 20_000) + "\ndists[i, :] = x")
+    set_region(tree, KNN, R_NONE, "\n".join(f"v{i} = {i}" for i in range(3_000)))
+
+
+def _non_utf8_inside(tree: Path, bases: Bases) -> None:
+    for rel in (b"cs231n_lib/caf\xe9.py", b"notebooks/\xff\xfe.ipynb"):
+        with open(bytes(tree) + b"/" + rel, "wb") as f:
+            f.write(b"print('not graded')\n")
+
+
+def _deep_chain(bases: Bases, folder: Path) -> Path:
+    tree = copy_tree(bases.perfect, folder / "chain")
+    make_chain(tree / "cs231n_lib", 1_100)  # remove with remove_chains() (see edit.py)
+    return tree
+
+
+def remove_chains(subs: Path) -> None:
+    """Remove the deep chains cases built under ``subs`` (pytest cannot)."""
+    for case in CASES:
+        if case.build is _deep_chain:
+            remove_chain(subs / (case.filename or case.name) / "cs231n_lib")
+
+
+def _zip_of(base: str, what: str):
+    def build(bases: Bases, folder: Path) -> Path:
+        tree = copy_tree(getattr(bases, base), folder / what)
+        return zip_tree(tree, folder / f"{what}.zip")
+
+    return build
+
+
+def _same_bytes_refused(bases: Bases, folder: Path) -> Path:
+    """A refused zip whose bytes do not depend on its name (so two students can share them)."""
+    tree = copy_tree(bases.release, folder / "payload")
+    return zip_tree(tree, folder / "payload.zip", {"../../escape.py": b"print(1)\n"})
+
+
+def collided_id(sanitised: str, raw: bytes) -> str:
+    """The gradebook id of a submission whose name sanitises like another student's."""
+    import hashlib
+
+    return f"{sanitised}-{hashlib.sha256(raw).hexdigest()[:8]}"
+
+
 # fmt: off
 CASES = [
     Case("perfect", _from("perfect"), what="the reference solution"),
@@ -280,6 +397,48 @@ CASES = [
          what="knn.py is a symlink to the instructor's solution"),
     Case("malformed_json", _from("perfect", _malformed), zero={CV},
          what="notebook JSON cut short (library regions still count)"),
+    # -- issue 17 --
+    Case("shadowed_check", _from("perfect", lambda tree, bases: set_cell_region(
+         tree, CV, "\n".join(_solution_cv(bases)) + SHADOWED_CHECK)),
+         what="correct cross-validation, then check() rebound by the region: the real one runs"),
+    Case("leak_and_markup", _perfect_with(R_ONE, LEAK_AND_MARKUP), zero={ONE},
+         reason={ONE: "&lt;script&gt;"}, absent=("<script>", "[click](http", str(20240601)),
+         what="reads the grading seed and raises it with HTML and Markdown in the message"),
+    Case("deeper_indent", _from("perfect", _deeper_indent),
+         what="a region body indented 4 columns deeper than its marker lines"),
+    Case("lookalike_marker", _from("perfect", _lookalike_marker), zero=ALL,
+         reason={TWO: "marker lines", PRED: "marker lines"},
+         what="an end marker typed with a Cyrillic E: knn.py's regions cannot be read"),
+    Case("duplicated_cell", _from("perfect", _duplicated_cell), zero={CV},
+         reason={CV: "appears in two cells"}, what="the cross-validation cell duplicated"),
+    Case("deep_json", _from("perfect", _deep_json), zero={CV}, reason={CV: "nested too deeply"},
+         what="notebook JSON nested 100,000 levels deep"),
+    Case("nbformat3", _from("perfect", _nbformat3), zero={CV}, reason={CV: "nbformat 3"},
+         what="an nbformat-3 notebook (worksheets)"),
+    Case("uncompilable", _from("perfect", _uncompilable), zero={ONE, NONE, CV},
+         reason={ONE: "RecursionError", NONE: "too large"},
+         what="a 20,000-term expression and a 3,000-line region"),
+    Case("non_utf8_names", _from("perfect", _non_utf8_inside), filename=b"caf\xe9",
+         student="caf_",
+         what="a non-UTF-8 submission name holding non-UTF-8 file names"),
+    Case("deep_chain", _deep_chain, zero=ALL, refused="nested more than",
+         what="a folder chain 1,100 levels deep inside cs231n_lib/"),
+    Case("zoe_umlaut", _zip_of("perfect", "z1"), filename="Zoë",
+         student=collided_id("Zo_", "Zoë".encode()),
+         what="Zoë.zip: sanitises like Zoé.zip, a different student"),
+    Case("zoe_acute", _zip_of("release", "z2"), filename="Zoé",
+         student=collided_id("Zo_", "Zoé".encode()),
+         zero=ALL, what="Zoé.zip: sanitises like Zoë.zip, a different student"),
+    Case("twice_zip", _zip_of("perfect", "t1"), filename="twice", zero=ALL,
+         student=collided_id("twice", b"twice.zip"),
+         refused="2 submissions for student", what="twice.zip beside a folder twice/"),
+    Case("twice_folder", _from("perfect"), filename="twice", zero=ALL,
+         student=collided_id("twice", b"twice"),
+         refused="2 submissions for student", what="the folder twice/ beside twice.zip"),
+    Case("same_bytes_a", _same_bytes_refused, zero=ALL, refused="same_bytes_a.zip",
+         absent=("same_bytes_b",), what="a refused zip; same_bytes_b.zip has the same bytes"),
+    Case("same_bytes_b", _same_bytes_refused, zero=ALL, refused="same_bytes_b.zip",
+         absent=("same_bytes_a",), what="the same bytes as same_bytes_a.zip, another student"),
 ]
 # fmt: on
 
@@ -288,4 +447,4 @@ def expected_points(case: Case, points: dict[str, float]) -> dict[str, float]:
     return {name: (0 if name in case.zero else p) for name, p in points.items()}
 
 
-__all__ = ["CASES", "Bases", "Case", "expected_points"]
+__all__ = ["CASES", "Bases", "Case", "expected_points", "remove_chains"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import textwrap
@@ -75,3 +76,34 @@ def zip_tree(tree: Path, dest: Path, extra: dict[str, bytes] | None = None) -> P
         for name, data in (extra or {}).items():
             zf.writestr(name, data)
     return dest
+
+
+def make_chain(top: Path, depth: int, name: str = "a") -> None:
+    """Folders ``top/a/a/...`` ``depth`` levels deep (made through directory descriptors, so
+    no path grows beyond PATH_MAX)."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            new = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = new
+    finally:
+        os.close(fd)
+
+
+def remove_chain(top: Path, name: str = "a") -> None:
+    """Remove what :func:`make_chain` made, bottom up without recursion (``shutil.rmtree``
+    of Python 3.11 recurses, and pytest's temporary-folder cleanup would crash on it)."""
+    if not os.path.isdir(top / name):
+        return
+    fds = [os.open(top, os.O_RDONLY)]
+    while True:
+        try:
+            fds.append(os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fds[-1]))
+        except OSError:
+            break
+    for i in range(len(fds) - 1, 0, -1):
+        os.close(fds[i])
+        os.rmdir(name, dir_fd=fds[i - 1])
+    os.close(fds[0])
