@@ -4,7 +4,7 @@
 dead kernel within a second) and reads attributes nbval sets on its items (``cell_num``,
 ``cell``, ``test_outputs``, the notebook's ``timed_out`` and ``kernel``). None of that is
 nbval's public API. If an nbval upgrade changes any of it, these tests fail and say what moved;
-``requirements.txt`` pins nbval to the range checked here.
+``requirements-instructor.txt`` pins nbval to the range checked here.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ def test_nbval_version_is_one_this_contract_was_checked_against():
     installed = version("nbval")
     assert installed.startswith(CHECKED), (
         f"nbval {installed} is installed, but the grader's plugin was checked against "
-        f"{CHECKED}; re-check the internals below and widen the pin in requirements.txt"
+        f"{CHECKED}; re-check the internals below and widen the pin in requirements-instructor.txt"
     )
-    requirements = Path(__file__).resolve().parents[1] / "requirements.txt"
+    requirements = Path(__file__).resolve().parents[1] / "requirements-instructor.txt"
     pins = [line for line in requirements.read_text().splitlines(True) if line.startswith("nbval")]
     assert pins == ["nbval>=0.11,<0.12\n"], pins
 

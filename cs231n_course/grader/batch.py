@@ -117,7 +117,12 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     start = time.monotonic()
     out = Path(options.out).resolve()
     private = out / ".grader"
-    subs = read_submissions(submissions, options.unpack_limits)  # bad paths fail before OUT exists
+    # A path that names nothing is the instructor's typo, not a student's problem: stop before
+    # OUT exists. What a submission holds is only ever that submission's problem.
+    missing = [str(p) for p in submissions if not Path(p).exists() and not Path(p).is_symlink()]
+    if missing:
+        raise GradingError(f"no such file or folder: {', '.join(missing)}; nothing was graded")
+    subs = read_submissions(submissions, options.unpack_limits)
     private.mkdir(parents=True, exist_ok=True)
     os.chmod(private, 0o700)
     with lock.exclusive(private / "lock", busy=GradingError, what=str(out)):
