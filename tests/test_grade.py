@@ -76,7 +76,8 @@ def _gradebook(out: Path) -> dict[str, dict[str, float]]:
         rows = list(csv.DictReader(f))
     students = [r["student"] for r in rows]
     assert len(students) == len(set(students)), "a student appears twice in the gradebook"
-    return {r.pop("student"): {k: float(v) for k, v in r.items()} for r in rows}
+    # Manual (inline-question) columns stay empty until a TA enters points: not numbers yet.
+    return {r.pop("student"): {k: float(v) for k, v in r.items() if v != ""} for r in rows}
 
 
 def _sandbox_processes() -> list[int]:

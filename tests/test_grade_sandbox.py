@@ -55,7 +55,7 @@ OBSERVE = textwrap.dedent("""
 
 def _policy(tmp_path: Path, repo: Path, *, cpu: int = 30):
     ws = tmp_path / "ws"
-    for sub in ("course/notebooks", "course/datasets", "grading/root"):
+    for sub in ("course/notebooks", "course/datasets", "grading/root", "grading/export"):
         (ws / sub).mkdir(parents=True)
     (tmp_path / "home").mkdir()
     claim = sandbox.claim_uids(63000, 1)  # held until the test process exits
