@@ -38,7 +38,7 @@ from pathlib import Path
 
 from cs231n_course import markers
 from cs231n_course.manual_render import render
-from cs231n_lib.submission_rules import MARKDOWN_ANSWER_STUB
+from cs231n_lib.submission_rules import MARKDOWN_ANSWER_STUBS
 
 SHEET_COLUMNS = ["student", "points", "comment", "max_points", "answer_sha", "graded_sha", "flag"]
 CHANGED_FLAG = "answer changed after grading: re-read it, then clear graded_sha"
@@ -122,7 +122,9 @@ def _questions_cached(source_root: str, release_root: str, notebooks: tuple[str,
             if cell.get("id") not in regions:
                 raise ValueError(f"{where}: a manually graded cell needs an answer region")
             prompt = "\n".join(
-                line for line in lines if not _region_line(line) and line != MARKDOWN_ANSWER_STUB
+                line
+                for line in lines
+                if not _region_line(line) and line not in MARKDOWN_ANSWER_STUBS
             )
             model_lines = _cell_text(source_cells.get(cell.get("id"), {})).splitlines()
             model = [
@@ -173,7 +175,7 @@ def collect_answers(staging: Path, files: list[str], course) -> dict[str, str | 
             region = regions.get(q.cell_id)
             if region is not None:
                 text = "\n".join(region.body).strip()
-                answers[q.qid] = text if text and text != MARKDOWN_ANSWER_STUB else None
+                answers[q.qid] = text if text and text not in MARKDOWN_ANSWER_STUBS else None
                 break
     return answers
 

@@ -46,6 +46,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from cs231n_lib import submission_rules
 from cs231n_lib.atomic import write_atomic
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -329,7 +330,7 @@ def build_notebook(english: Path, *, execute: bool = False) -> tuple[Path, Noteb
 
 # --- release ------------------------------------------------------------------------------
 
-ANSWER_STUB_KO = "*(여기에 답을 쓰세요)*"
+ANSWER_STUB_KO = submission_rules.MARKDOWN_ANSWER_STUB_KO
 
 
 def build_korean_release(source: Path, dest: Path, *, force: bool = False) -> list[str]:

@@ -43,6 +43,10 @@ ANY_REGION_LINE_RE = re.compile(r"^\s*(#|<!--).*\b(BEGIN|END)\s+STUDENT\s+REGION
 
 MARKDOWN_ANSWER_STUB = "*(write your answer here)*"
 """The placeholder a released inline-question answer holds."""
+MARKDOWN_ANSWER_STUB_KO = "*(여기에 답을 쓰세요)*"
+"""The same placeholder in the Korean edition's notebooks (notebooks/ko)."""
+MARKDOWN_ANSWER_STUBS = frozenset({MARKDOWN_ANSWER_STUB, MARKDOWN_ANSWER_STUB_KO})
+"""Every language's placeholder: an answer region holding one of them is unanswered."""
 
 # Folders that make a zip too large and are never graded, with what they are.
 BULKY = {

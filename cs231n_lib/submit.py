@@ -36,7 +36,7 @@ from pathlib import Path
 from cs231n_lib.submission_rules import (
     ANY_REGION_LINE_RE,
     LAYOUT_DIRS,
-    MARKDOWN_ANSWER_STUB,
+    MARKDOWN_ANSWER_STUBS,
     STUDENT_BEGIN_RE,
     STUDENT_END_RE,
     WANTED,
@@ -217,7 +217,7 @@ def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report)
 def _written(body: list[str], markdown: bool) -> bool:
     text = "\n".join(line.strip() for line in body if line.strip())
     if markdown:
-        return bool(text) and text != MARKDOWN_ANSWER_STUB
+        return bool(text) and text not in MARKDOWN_ANSWER_STUBS
     code = [line for line in text.splitlines() if not line.startswith("#")]
     if not code:
         return False
