@@ -180,7 +180,7 @@ def _rows(out: Path, zips: list[Path]):
 
     folder = next((out / ".grader" / "results").iterdir())
     for path in zips:
-        stored = folder / f"{content_hash(path)}.json"
+        stored = folder / f"{student_id(path)}--{content_hash(path)}.json"
         if stored.exists():
             yield student_id(path), stored
 

@@ -249,7 +249,7 @@ def results_json(result: dict, capabilities: dict[str, str], seconds: float) -> 
 def run(root: Path, *, notebooks: list[str] | None = None, limits: Limits | None = None) -> dict:
     """Grade ``root/submission`` into ``root/results/results.json``; returns the JSON."""
     from cs231n_course.grader import GradeOptions, grade
-    from cs231n_course.grader.unpack import content_hash
+    from cs231n_course.grader.unpack import content_hash, student_id
     from cs231n_lib.atomic import write_atomic
 
     start = time.monotonic()
@@ -277,7 +277,7 @@ def run(root: Path, *, notebooks: list[str] | None = None, limits: Limits | None
     try:
         report = grade([sub], options)
         digest = content_hash(sub, options.unpack_limits)
-        (stored,) = (out / ".grader" / "results").glob(f"*/{digest}.json")
+        (stored,) = (out / ".grader" / "results").glob(f"*/{student_id(sub)}--{digest}.json")
         result = json.loads(stored.read_text())
         capabilities = _capabilities(out)
         data = results_json(result, capabilities, time.monotonic() - start)
