@@ -61,6 +61,9 @@ def _readable_copy(src: str, dst: Path) -> None:
             os.chmod(os.path.join(folder, name), 0o644)
 
 
+COPY_BACK_BYTES = 256 << 20  # the grader reads at most this much of one export
+
+
 def prepare(policy: launcher.Policy, argv: list[str]) -> tuple[Path, dict[str, str], list[str]]:
     """Build the scratch folder; return it, the path mapping and the rewritten argv."""
     scratch = Path(tempfile.mkdtemp(prefix="cs231n-kernel-", dir=SCRATCH_PARENT))
@@ -68,7 +71,13 @@ def prepare(policy: launcher.Policy, argv: list[str]) -> tuple[Path, dict[str, s
     mapping: dict[str, str] = {}
     system = {dst for src, dst, _ in policy.binds if os.path.realpath(src) == dst}
     binds = sorted((b for b in policy.binds if b[1] not in system), key=lambda b: b[1].count("/"))
-    for src, dst, _ in binds:
+    for src, dst, writable in binds:
+        if writable:  # a folder the kernel writes for the grader: empty here, copied back after
+            target = scratch / dst.strip("/")
+            target.mkdir(parents=True, mode=0o700)
+            os.chown(target, policy.uid, policy.gid)
+            mapping[dst] = str(target)
+            continue
         holder = next(
             (p for p in sorted(mapping, key=len, reverse=True) if dst.startswith(p + "/")), None
         )
@@ -106,6 +115,23 @@ def prepare(policy: launcher.Policy, argv: list[str]) -> tuple[Path, dict[str, s
         else:
             new_argv.append(remap(arg, mapping))
     return scratch, mapping, new_argv
+
+
+def _copy_back(policy: launcher.Policy, mapping: dict[str, str]) -> None:
+    """What the kernel wrote into a writable bind (the tuning exports), copied to the real
+    folder: regular files at its top level only, never following a link the kernel made."""
+    for src, dst, writable in policy.binds:
+        if not writable or dst not in mapping:
+            continue
+        with contextlib.suppress(OSError), os.scandir(mapping[dst]) as entries:
+            for entry in entries:
+                if (
+                    entry.is_file(follow_symlinks=False)
+                    and entry.stat(follow_symlinks=False).st_size <= COPY_BACK_BYTES
+                ):
+                    fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    with os.fdopen(fd, "rb") as f, open(os.path.join(src, entry.name), "wb") as g:
+                        shutil.copyfileobj(f, g)
 
 
 def remap(value: str, mapping: dict[str, str]) -> str:
@@ -163,6 +189,7 @@ def run(policy: launcher.Policy, argv: list[str]) -> int:
         with contextlib.suppress(ChildProcessError):
             _, status, usage = os.wait4(pid, 0)
     finally:
+        _copy_back(policy, mapping)
         shutil.rmtree(scratch, ignore_errors=True)
     result = {"pid": pid, "isolation": "uid-only"}
     if watchdog:
