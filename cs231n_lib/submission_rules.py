@@ -132,8 +132,8 @@ def file_size_error(name: str, size: int, limits: UnpackLimits) -> str | None:
     if size <= limits.max_file_bytes:
         return None
     return (
-        f"{name}: {size} bytes, more than the {limits.max_file_bytes} bytes allowed per "
-        f"file; clear notebook outputs (Kernel > Restart & Clear Output) and submit again"
+        f"{name}: {size} bytes, more than the {limits.max_file_bytes} bytes allowed per file; "
+        + (_CLEAR_OUTPUTS)
     )
 
 

@@ -300,6 +300,15 @@ def run(policy: Policy, argv: list[str]) -> int:
     with contextlib.suppress(ChildProcessError):
         _, status, usage = os.wait4(pid, 0)
     result = {"pid": pid}
+    if group is not None:
+        result["oom_kills"] = group.oom_kills()
+        result["peak_memory"] = group.peak_memory()
+    return record_exit(policy, result, status, usage)
+
+
+def record_exit(policy: Policy, result: dict, status: int, usage) -> int:
+    """Add the child's CPU time and exit (code or signal) to ``result``, write it to the
+    policy's status file, and return the launcher's own exit status (128 + signal if killed)."""
     if usage is not None:
         result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     if os.WIFSIGNALED(status):
@@ -307,9 +316,6 @@ def run(policy: Policy, argv: list[str]) -> int:
         code = 128 + result["signal"]
     else:
         result["exit_code"] = code = os.WEXITSTATUS(status)
-    if group is not None:
-        result["oom_kills"] = group.oom_kills()
-        result["peak_memory"] = group.peak_memory()
     if policy.status_path:
         write_atomic(policy.status_path, json.dumps(result))
     return code

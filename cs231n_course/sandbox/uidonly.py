@@ -25,7 +25,6 @@ files), has no PID namespace, and its memory is bounded by RLIMIT_AS per process
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -196,19 +195,8 @@ def run(policy: launcher.Policy, argv: list[str]) -> int:
         result["memory_watchdog"] = watchdog
         result["oom_kills"] = 1
     if usage is not None:
-        result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
         result["peak_memory"] = usage.ru_maxrss * 1024
-    if os.WIFSIGNALED(status):
-        result["signal"] = os.WTERMSIG(status)
-        code = 128 + result["signal"]
-    else:
-        result["exit_code"] = code = os.WEXITSTATUS(status)
-    if policy.status_path:
-        tmp = policy.status_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f)
-        os.replace(tmp, policy.status_path)
-    return code
+    return launcher.record_exit(policy, result, status, usage)
 
 
 def _rss_of(uid: int) -> int:
