@@ -3,7 +3,7 @@
 Outside the default suite (it takes most of an hour on two cores): it runs only when
 ``CS231N_FULL_NOTEBOOKS=1`` is set, for example
 
-    CS231N_FULL_NOTEBOOKS=1 .venv/bin/python -m pytest tests/test_notebooks_full.py -p no:xdist -s
+    CS231N_FULL_NOTEBOOKS=1 .venv/bin/python -m pytest tests/test_notebooks_full.py -n 0 -s
 
 Each notebook is executed in a temporary copy (the stored fast-mode outputs are left alone) and
 must run without an error; the goals the notebooks state must be what their own cells print:
