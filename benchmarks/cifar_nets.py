@@ -1,4 +1,4 @@
-"""What the CIFAR-10 net benchmarks share: the machine line, the data split, batched accuracy.
+"""What the CIFAR-10 net benchmarks share: the machine line, the data, Adam training, accuracy.
 
 ``two_layer_net.py`` and ``fc_net_cifar10.py`` train on the same split of the embedded CIFAR-10
 (49,000 training, 1,000 validation and 1,000 test images, float32) and report the same three
@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from cs231n_lib.data import get_cifar10_data
+from cs231n_lib.solver import Solver
 
 
 def machine() -> str:
@@ -47,6 +48,29 @@ def subset(data: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
         "X_val": data["X_val"],
         "y_val": data["y_val"],
     }
+
+
+def fit(net, data, *, learning_rate, lr_decay, batch_size, num_epochs, seed, verbose, **options):
+    """Train ``net`` on ``data`` with Adam, without the Solver's per-iteration printing or
+    progress bar (epoch lines only when ``verbose``); returns (solver, seconds of training).
+    ``options`` go to the Solver as they are (``num_train_samples=...``)."""
+    solver = Solver(
+        net,
+        data,
+        update_rule="adam",
+        optim_config={"learning_rate": learning_rate},
+        lr_decay=lr_decay,
+        batch_size=batch_size,
+        num_epochs=num_epochs,
+        print_every=10**9,
+        verbose=verbose,
+        progress=False,
+        seed=seed,
+        **options,
+    )
+    start = time.perf_counter()
+    solver.train()
+    return solver, time.perf_counter() - start
 
 
 def accuracy(net, X: np.ndarray, y: np.ndarray, batch: int = 1000) -> float:

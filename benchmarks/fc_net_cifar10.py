@@ -30,10 +30,9 @@ import os
 import time
 
 import numpy as np
-from cifar_nets import final_accuracies, load_data, machine, subset
+from cifar_nets import final_accuracies, fit, load_data, machine, subset
 
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
-from cs231n_lib.solver import Solver
 
 # The full run's configuration (see --help for the experiments' own settings).
 FULL = {
@@ -73,23 +72,18 @@ def train(
         dtype=np.float32,
         seed=seed,
     )
-    solver = Solver(
+    solver, seconds = fit(
         net,
         data,
-        update_rule="adam",
-        optim_config={"learning_rate": learning_rate},
+        learning_rate=learning_rate,
         lr_decay=lr_decay,
         batch_size=batch_size,
         num_epochs=num_epochs,
-        num_train_samples=1000,
-        print_every=10**9,
-        verbose=verbose,
-        progress=False,
         seed=seed,
+        verbose=verbose,
+        num_train_samples=1000,
     )
-    start = time.perf_counter()
-    solver.train()
-    return net, solver, time.perf_counter() - start
+    return net, solver, seconds
 
 
 def part_full(data):

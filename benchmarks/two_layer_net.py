@@ -33,13 +33,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 
 import numpy as np
-from cifar_nets import final_accuracies, load_data, machine, subset
+from cifar_nets import final_accuracies, fit, load_data, machine, subset
 
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
-from cs231n_lib.solver import Solver
 
 # The final configuration: L2 regularisation and a faster per-epoch learning-rate decay against the
 # overfitting of the unregularised run (train 77%, val 51.1% at 2e-4 / reg 0 / decay 0.95).
@@ -55,22 +53,17 @@ def train(data, hidden_dim, learning_rate, reg, *, num_epochs, seed=0, verbose=F
     net = TwoLayerNet(
         hidden_dim=hidden_dim, weight_scale=1e-3, reg=reg, seed=seed, dtype=np.float32
     )
-    solver = Solver(
+    solver, seconds = fit(
         net,
         data,
-        update_rule="adam",
-        optim_config={"learning_rate": learning_rate},
+        learning_rate=learning_rate,
         lr_decay=LR_DECAY,
         batch_size=200,
         num_epochs=num_epochs,
-        print_every=10**9,
-        verbose=verbose,
-        progress=False,
         seed=seed,
+        verbose=verbose,
     )
-    start = time.perf_counter()
-    solver.train()
-    return net, solver, time.perf_counter() - start
+    return net, solver, seconds
 
 
 def main(argv=None):
