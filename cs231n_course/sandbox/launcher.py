@@ -51,9 +51,8 @@ from cs231n_course.sandbox import cgroup as sandbox_cgroup
 from cs231n_course.sandbox import syscalls as ss
 from cs231n_course.sandbox.netns import netns_exec
 from cs231n_course.sandbox.newroot import build_root, drop_privileges
-from cs231n_course.sandbox.policy import RLIMITS, Policy
+from cs231n_course.sandbox.policy import RLIMITS, Policy, record_exit
 from cs231n_course.sandbox.probe import probe_here
-from cs231n_lib.atomic import write_atomic
 
 __all__ = ["RLIMITS", "Policy", "main", "netns_exec", "record_exit", "run"]
 _drop_privileges = drop_privileges  # the name uidonly calls it by
@@ -159,21 +158,6 @@ def run(policy: Policy, argv: list[str]) -> int:
         result["oom_kills"] = group.oom_kills()
         result["peak_memory"] = group.peak_memory()
     return record_exit(policy, result, status, usage)
-
-
-def record_exit(policy: Policy, result: dict, status: int, usage) -> int:
-    """Add the child's CPU time and exit (code or signal) to ``result``, write it to the
-    policy's status file, and return the launcher's own exit status (128 + signal if killed)."""
-    if usage is not None:
-        result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
-    if os.WIFSIGNALED(status):
-        result["signal"] = os.WTERMSIG(status)
-        code = 128 + result["signal"]
-    else:
-        result["exit_code"] = code = os.WEXITSTATUS(status)
-    if policy.status_path:
-        write_atomic(policy.status_path, json.dumps(result))
-    return code
 
 
 def _wait_or_follow_parent(pid: int, parent: int) -> None:

@@ -1,12 +1,14 @@
-"""The sandbox policy: everything the launcher needs to run one command, as JSON.
+"""The files the grader and the sandbox exchange: the policy in, the exit status out.
 
-The grader writes one per submission (``grader/policy.py`` decides what goes in it); the
-launcher reads it back in the process it starts.
+The grader writes one :class:`Policy` per submission (``grader/policy.py`` decides what goes
+in it) as JSON; the launcher (namespaces or uid-only) reads it back in the process it starts,
+and :func:`record_exit` writes how the command ended to the status file the policy names.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,3 +55,18 @@ class Policy:
     @classmethod
     def read(cls, path: str | Path) -> Policy:
         return cls(**json.loads(Path(path).read_text()))
+
+
+def record_exit(policy: Policy, result: dict, status: int, usage) -> int:
+    """Add the child's CPU time and exit (code or signal) to ``result``, write it to the
+    policy's status file, and return the launcher's own exit status (128 + signal if killed)."""
+    if usage is not None:
+        result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
+    if os.WIFSIGNALED(status):
+        result["signal"] = os.WTERMSIG(status)
+        code = 128 + result["signal"]
+    else:
+        result["exit_code"] = code = os.WEXITSTATUS(status)
+    if policy.status_path:
+        write_atomic(policy.status_path, json.dumps(result))
+    return code
