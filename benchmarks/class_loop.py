@@ -34,7 +34,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from cs231n_course import export_canvas, manual_grading
+from cs231n_course import export_canvas, manual
 from cs231n_course.grader import GradeOptions, grade
 from cs231n_course.grader.course import load_course
 from cs231n_course.grader.types import Limits
@@ -154,8 +154,8 @@ def main() -> None:
         times = []
         for _ in range(5):
             start = time.monotonic()
-            state = manual_grading.merge(out, course, rows)
-            manual_grading.write_all(out, state, write_atomic, course)
+            state = manual.merge(out, course, rows)
+            manual.write_all(out, state, write_atomic, course)
             times.append(time.monotonic() - start)
         pages = len(list((out / "manual").glob("*.html")))
         median_ms = statistics.median(times) * 1000

@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import numpy as np
+from cifar_nets import final_accuracies, fit, load_data, machine, subset
 
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
-from cs231n_lib.data import get_cifar10_data
-from cs231n_lib.solver import Solver
 
 # The full run's configuration (see --help for the experiments' own settings).
 FULL = {
@@ -48,13 +46,6 @@ FULL = {
     "batch_size": 200,
     "num_epochs": 20,
 }
-
-
-def accuracy(net, X, y, batch=1000):
-    pred = np.concatenate(
-        [np.argmax(net.loss(X[i : i + batch]), axis=1) for i in range(0, len(X), batch)]
-    )
-    return float(np.mean(pred == y))
 
 
 def train(
@@ -81,32 +72,25 @@ def train(
         dtype=np.float32,
         seed=seed,
     )
-    solver = Solver(
+    solver, seconds = fit(
         net,
         data,
-        update_rule="adam",
-        optim_config={"learning_rate": learning_rate},
+        learning_rate=learning_rate,
         lr_decay=lr_decay,
         batch_size=batch_size,
         num_epochs=num_epochs,
-        num_train_samples=1000,
-        print_every=10**9,
-        verbose=verbose,
-        progress=False,
         seed=seed,
+        verbose=verbose,
+        num_train_samples=1000,
     )
-    start = time.perf_counter()
-    solver.train()
-    return net, solver, time.perf_counter() - start
+    return net, solver, seconds
 
 
 def part_full(data):
     print(f"\n## full: {FULL}", flush=True)
     kwargs = {k: v for k, v in FULL.items()}
     net, solver, seconds = train(data, verbose=True, **kwargs)
-    val = accuracy(net, data["X_val"], data["y_val"])
-    test = accuracy(net, data["X_test"], data["y_test"])
-    train_acc = accuracy(net, data["X_train"][:5000], data["y_train"][:5000])
+    train_acc, val, test = final_accuracies(net, data)
     best_epoch = int(np.argmax(solver.val_acc_history))
     print("| net | train acc (5k) | val acc | test acc | wall time | CS231n goal |")
     print("|---|---|---|---|---|---|")
@@ -118,17 +102,8 @@ def part_full(data):
     print(f"validation {val:.1%}: {'meets' if val >= 0.55 else 'falls short of'} the 55% goal")
 
 
-def _small(data, n=1000):
-    return {
-        "X_train": data["X_train"][:n],
-        "y_train": data["y_train"][:n],
-        "X_val": data["X_val"],
-        "y_val": data["y_val"],
-    }
-
-
 def part_bn(data, epochs=20):
-    small = _small(data)
+    small = subset(data, 1000)
     print(f"\n## bn: 5-layer net [100]*4, 1,000 images, {epochs} epochs, Adam 1e-3, batch 50")
     histories = {}
     for norm in ("batchnorm", None):
@@ -158,7 +133,7 @@ def part_bn(data, epochs=20):
 
 
 def part_scale(data, epochs=10, count=20):
-    small = _small(data)
+    small = subset(data, 1000)
     scales = np.logspace(-4, 0, num=count)
     print(f"\n## scale: 8-layer net [50]*7, 1,000 images, {epochs} epochs, Adam 1e-3, batch 50")
     print(
@@ -193,7 +168,7 @@ def part_scale(data, epochs=10, count=20):
 
 
 def part_batch(data, epochs=10):
-    small = _small(data)
+    small = subset(data, 1000)
     print(f"\n## batch: 6-layer net [100]*5, 1,000 images, {epochs} epochs, Adam 1e-3")
     print("| normalisation | batch size | best train acc | best val acc |")
     print("|---|---|---|---|")
@@ -223,15 +198,8 @@ def main(argv=None):
         choices=["full", "bn", "scale", "batch"],
     )
     args = parser.parse_args(argv)
-    cpu = platform.processor() or platform.machine()
-    print(
-        f"numpy {np.__version__}, {os.cpu_count()} cores, {cpu}, "
-        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    data = get_cifar10_data(
-        num_training=49000, num_validation=1000, num_test=1000, dtype=np.float32
-    )
+    print(machine())
+    data = load_data()
     start = time.perf_counter()
     for part in args.parts:
         {"full": part_full, "bn": part_bn, "scale": part_scale, "batch": part_batch}[part](data)

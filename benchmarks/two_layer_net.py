@@ -33,15 +33,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import platform
-import time
 
 import numpy as np
+from cifar_nets import final_accuracies, fit, load_data, machine, subset
 
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
-from cs231n_lib.data import get_cifar10_data
-from cs231n_lib.solver import Solver
 
 # The final configuration: L2 regularisation and a faster per-epoch learning-rate decay against the
 # overfitting of the unregularised run (train 77%, val 51.1% at 2e-4 / reg 0 / decay 0.95).
@@ -57,29 +53,17 @@ def train(data, hidden_dim, learning_rate, reg, *, num_epochs, seed=0, verbose=F
     net = TwoLayerNet(
         hidden_dim=hidden_dim, weight_scale=1e-3, reg=reg, seed=seed, dtype=np.float32
     )
-    solver = Solver(
+    solver, seconds = fit(
         net,
         data,
-        update_rule="adam",
-        optim_config={"learning_rate": learning_rate},
+        learning_rate=learning_rate,
         lr_decay=LR_DECAY,
         batch_size=200,
         num_epochs=num_epochs,
-        print_every=10**9,
-        verbose=verbose,
-        progress=False,
         seed=seed,
+        verbose=verbose,
     )
-    start = time.perf_counter()
-    solver.train()
-    return net, solver, time.perf_counter() - start
-
-
-def accuracy(net, X, y, batch=1000):
-    pred = np.concatenate(
-        [np.argmax(net.loss(X[i : i + batch]), axis=1) for i in range(0, len(X), batch)]
-    )
-    return float(np.mean(pred == y))
+    return net, solver, seconds
 
 
 def main(argv=None):
@@ -92,25 +76,12 @@ def main(argv=None):
     parser.add_argument("--epochs", type=float, default=EPOCHS, help="epochs of the final run")
     args = parser.parse_args(argv)
 
-    cpu = platform.processor() or platform.machine()
-    print(f"numpy {np.__version__}, {os.cpu_count()} cores, {cpu}")
-    start = time.perf_counter()
-    data = get_cifar10_data(
-        num_training=49000, num_validation=1000, num_test=1000, dtype=np.float32
-    )
-    print(
-        f"data loaded in {time.perf_counter() - start:.1f} s: {data['X_train'].shape[0]} train, "
-        f"{data['X_val'].shape[0]} val, {data['X_test'].shape[0]} test (float32)"
-    )
+    print(machine())
+    data = load_data()
 
     best = dict(DEFAULT)
     if args.search:
-        subset = {
-            "X_train": data["X_train"][: args.search_train],
-            "y_train": data["y_train"][: args.search_train],
-            "X_val": data["X_val"],
-            "y_val": data["y_val"],
-        }
+        small = subset(data, args.search_train)
         print(
             f"\nsearch: {args.search_train} training images, {args.search_epochs:g} epochs each "
             f"(Adam, batch 200, lr decay {LR_DECAY:g})"
@@ -118,7 +89,7 @@ def main(argv=None):
         print(f"{'hidden':>6} {'lr':>8} {'reg':>6} | {'train acc':>9} {'val acc':>8} {'time':>7}")
         best_val = -1.0
         for hidden_dim, lr, reg in itertools.product(*SEARCH.values()):
-            _, solver, seconds = train(subset, hidden_dim, lr, reg, num_epochs=args.search_epochs)
+            _, solver, seconds = train(small, hidden_dim, lr, reg, num_epochs=args.search_epochs)
             print(
                 f"{hidden_dim:6d} {lr:8.0e} {reg:6.2f} | {solver.train_acc_history[-1]:9.3f} "
                 f"{solver.best_val_acc:8.3f} {seconds:6.0f}s",
@@ -130,9 +101,7 @@ def main(argv=None):
 
     print(f"\nfinal run: {best}, {args.epochs:g} epochs on all 49,000 training images", flush=True)
     net, solver, seconds = train(data, **best, num_epochs=args.epochs, verbose=True)
-    val_acc = accuracy(net, data["X_val"], data["y_val"])
-    test_acc = accuracy(net, data["X_test"], data["y_test"])
-    train_acc = accuracy(net, data["X_train"][:5000], data["y_train"][:5000])
+    train_acc, val_acc, test_acc = final_accuracies(net, data)
     print()
     print("| configuration | train acc (5k) | val acc | test acc | training wall time |")
     print("|---|---|---|---|---|")

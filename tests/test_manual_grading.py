@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from cs231n_course import manual_grading as mg
-from cs231n_course.manual_render import render
+from cs231n_course import manual as mg
+from cs231n_course.manual.render import render
 from cs231n_lib.atomic import write_atomic
 
 REPO = Path(__file__).resolve().parents[1]
