@@ -19,10 +19,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from hostile.edit import copy_tree, set_cell_region
+from test_gradescope import python  # noqa: F401 - fixture: a python the sandbox uid may run
 
 from cs231n_course import sandbox
 from cs231n_course.grader import GradeOptions, Limits, grade
@@ -178,12 +182,15 @@ def test_a_faked_tuning_region_earns_nothing_there(tuning_batch, name, student, 
 
 
 @pytest.fixture(scope="module")
-def uid_only_batch(tmp_path_factory, repo):
+def uid_only_batch(request, repo):
     """02_svm graded with the uid-only sandbox (a hosted autograder's), where the kernel's
-    export folder is a scratch folder copied back after the run (sandbox/uidonly.py)."""
+    export folder is a scratch folder copied back after the run (sandbox/uidonly.py). Run by
+    the ``grade`` command on an interpreter the sandbox uid may run, as on Gradescope."""
     if os.geteuid() != 0:
         pytest.skip("the uid-only sandbox needs root (it switches the kernel to another uid)")
-    root = tmp_path_factory.mktemp("uid-only")
+    interpreter = request.getfixturevalue("python")
+    root = Path(tempfile.mkdtemp(prefix="cs231n-uid-only-", dir="/tmp"))
+    os.chmod(root, 0o711)
     perfect = root / "perfect-base"
     build_release(repo, perfect)
     fill_regions(perfect, solution_regions(repo))
@@ -193,33 +200,28 @@ def uid_only_batch(tmp_path_factory, repo):
         copy_tree(perfect, subs / sub)
     set_cell_region(subs / "lookup_model", exercise, lookup, "notebooks/02_svm.ipynb")
     out = root / "out"
-    report = grade(
-        sorted(subs.iterdir()),
-        GradeOptions(
-            out=out,
-            seed=424242,
-            notebooks=["02_svm"],
-            limits=Limits(cell_timeout=120, notebook_timeout=600, cpu_seconds=600),
-            workers=2,
-            progress=False,
-            uid_base=62100,
-            isolation="uid-only",
-        ),
-    )
-    with open(out / "gradebook.csv") as f:
-        rows = {r["student"]: r for r in csv.DictReader(f)}
-    return report, rows, out, _points(perfect)[exercise]
+    cmd = [interpreter, "-m", "cs231n_course", "grade", *map(str, sorted(subs.iterdir())),
+           "--out", str(out), "--seed", "424242", "--notebooks", "02_svm",
+           "--isolation", "uid-only", "--workers", "2", "--cell-timeout", "120",
+           "--notebook-timeout", "600", "--cpu", "600", "--no-progress"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    try:
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        with open(out / "gradebook.csv") as f:
+            rows = {r["student"]: r for r in csv.DictReader(f)}
+        pages = {p.stem: p.read_text() for p in (out / "feedback").glob("*.md")}
+        yield rows, (out / "summary.md").read_text(), pages, _points(perfect)[exercise]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_uid_only_sandbox_hands_the_tuning_export_back(uid_only_batch):
-    report, rows, out, points = uid_only_batch
-    assert report.failed == []
-    assert "uid-only" in (out / "summary.md").read_text()
+    rows, summary, pages, points = uid_only_batch
+    assert "uid-only" in summary
     # The reference's weights reached the grader (copied back out of the kernel's scratch
     # folder): full tuning points. Without the copy-back it would read "did not hand".
     assert float(rows["perfect"]["svm_tuning"]) == points > 0
     # The lookup model's zero weights were copied back too, and evaluated: at chance.
     assert float(rows["lookup_model"]["svm_tuning"]) == 0
-    page = (out / "feedback" / "lookup_model.md").read_text()
-    line = next(ln for ln in page.splitlines() if "`svm_tuning`" in ln)
+    line = next(ln for ln in pages["lookup_model"].splitlines() if "`svm_tuning`" in ln)
     assert "reach" in line, line

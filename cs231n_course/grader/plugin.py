@@ -17,6 +17,8 @@ of the sandbox's uid other than the kernel (what a fork loop leaves) are stopped
 
 It also makes nbval notice a dead kernel within a second instead of waiting for the whole cell
 timeout (nbval polls the kernel's channels; a kernel that called ``os._exit`` never answers),
+asks a live kernel to shut down at the end instead of killing it (so the sandbox launcher can
+finish its work),
 and bounds what one cell may print: past ``MAX_CELL_OUTPUT`` characters (text, data and
 tracebacks together) the rest of the cell's output is dropped as it arrives, and the cell's end
 event says how much it sent (``output_chars``, ``output_limit``). Without that, a cell printing
@@ -91,8 +93,20 @@ def _patch_liveness() -> None:
                 if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
                     raise
 
+    def stop(self):
+        # nbval kills the kernel (SIGKILL of its launcher). A live kernel is asked to exit
+        # instead, so its sandbox launcher finishes: the uid-only one copies the tuning
+        # exports back out of its scratch folder and removes that folder (killed, it lost the
+        # exports and left the folder in /tmp). A kernel that does not exit within
+        # ``shutdown_wait_time`` seconds is killed as before.
+        self.kc.stop_channels()
+        self.km.shutdown_wait_time = 3.0
+        self.km.shutdown_kernel(now=not self.km.is_alive())
+        del self.km
+
     get_message._cs231n = True
     kernel.RunningKernel.get_message = get_message
+    kernel.RunningKernel.stop = stop
 
 
 class _OutputBudget:
