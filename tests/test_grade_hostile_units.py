@@ -389,3 +389,10 @@ def test_a_cells_output_is_cut_at_the_budget_and_counted():
     error = {"msg_type": "error", "content": {"ename": "E", "evalue": "e" * 20, "traceback": []}}
     budget.take(error)
     assert error["content"]["evalue"] == "e" * 10 and budget.exceeded
+
+
+def test_the_readme_states_the_output_limit_the_plugin_applies(repo):
+    from cs231n_course.grader.plugin import MAX_CELL_OUTPUT
+
+    text = " ".join((repo / "README.md").read_text().split())
+    assert f"a cell may print {MAX_CELL_OUTPUT / 1e6:g} MB under the grader" in text

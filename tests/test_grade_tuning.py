@@ -225,3 +225,10 @@ def test_uid_only_sandbox_hands_the_tuning_export_back(uid_only_batch):
     assert float(rows["lookup_model"]["svm_tuning"]) == 0
     line = next(ln for ln in pages["lookup_model"].splitlines() if "`svm_tuning`" in ln)
     assert "reach" in line, line
+
+
+def test_the_readme_states_the_tuning_points_the_notebooks_declare(repo):
+    points = _points(repo)
+    stated = [f"{points[t[0]]:g}" for t in TUNING.values()]
+    text = " ".join((repo / "README.md").read_text().split())
+    assert f"tuning points ({stated[0]}, {stated[1]} and {stated[2]})" in text
