@@ -127,6 +127,13 @@ def main() -> int:
     # loose enough for the reference's timing cell on a loaded machine; the endless loop
     # case costs this much
     parser.add_argument("--cell-timeout", type=int, default=60)
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        choices=["batch", "killed", "shuffled"],
+        default=["batch", "killed", "shuffled"],
+        help="which runs (default: all three, one after another)",
+    )
     args = parser.parse_args()
     root = args.out.resolve()
     if root.exists():
@@ -147,6 +154,7 @@ def main() -> int:
         ("killed", subs, max(1, len(subs) // 2)),
         ("shuffled", shuffled, None),
     ]
+    runs = [run for run in runs if run[0] in args.runs]
     said = f"{len(cases)} cases, {args.workers} workers, cell timeout {args.cell_timeout} s"
     say(f"grading {said}, load {os.getloadavg()[0]:.1f}")
     rows, pages, problems, secrets = {}, {}, [], []
