@@ -263,10 +263,17 @@ def read_student_regions(lines: list[str], path: str) -> dict[str, StudentRegion
                 )
             open_name, open_at, open_indent, body = begin["name"], i, begin["indent"], []
         elif end:
-            if open_name is None or end["name"] != open_name:
+            if open_name is None:
+                raise MarkerError(
+                    f"{path}:{i + 1}: an end line of student region {end['name']} with no "
+                    f"begin line open before it (is an end line copied into a string or a "
+                    f"comment, or a begin line deleted?); keep exactly one begin and one end "
+                    f"line per region, as the release had them"
+                )
+            if end["name"] != open_name:
                 raise MarkerError(
                     f"{path}:{i + 1}: end of student region {end['name']} does not match the "
-                    f"open region {open_name!s}; restore the original begin/end lines"
+                    f"open region {open_name}; restore the original begin/end lines"
                 )
             if open_name in regions:
                 raise MarkerError(f"{path}:{open_at + 1}: student region {open_name} appears twice")

@@ -356,3 +356,43 @@ def test_stderr_is_quoted_in_a_mismatch():
         {"output_type": "stream", "name": "stderr", "text": "OSError: [Errno 11] fork failed\n"},
     ]
     assert "OSError: [Errno 11] fork failed" in describe_mismatch(reference, got)
+
+
+def test_an_end_marker_with_no_begin_line_says_so():
+    lines = [
+        "def g():",
+        "    " + BEGIN.format("g"),
+        '    s = """',
+        "    " + END.format("g"),  # an end line pasted into a string closes the region here
+        '    """',
+        "    " + END.format("g"),
+    ]
+    with pytest.raises(markers.MarkerError, match="no begin line open before it"):
+        markers.read_student_regions(lines, "m.py")
+
+
+def test_a_cells_output_is_cut_at_the_budget_and_counted():
+    from cs231n_course.grader.plugin import _OutputBudget
+
+    budget = _OutputBudget(limit=10)
+    first = {"msg_type": "stream", "content": {"name": "stdout", "text": "x" * 8}}
+    second = {"msg_type": "stream", "content": {"name": "stdout", "text": "y" * 1000}}
+    image = {"msg_type": "display_data", "content": {"data": {"image/png": "z" * 50,
+             "application/json": {"k": 1}}, "metadata": {}}}  # fmt: skip
+    for msg in (first, second, image):
+        budget.take(msg)
+    assert first["content"]["text"] == "x" * 8 and second["content"]["text"] == "yy"
+    assert image["content"]["data"] == {"image/png": ""}  # over: cut, structured data dropped
+    assert budget.exceeded and budget.received == 8 + 1000 + 50 + len('{"k": 1}')
+    budget.reset()
+    assert not budget.exceeded
+    error = {"msg_type": "error", "content": {"ename": "E", "evalue": "e" * 20, "traceback": []}}
+    budget.take(error)
+    assert error["content"]["evalue"] == "e" * 10 and budget.exceeded
+
+
+def test_the_readme_states_the_output_limit_the_plugin_applies(repo):
+    from cs231n_course.grader.plugin import MAX_CELL_OUTPUT
+
+    text = " ".join((repo / "README.md").read_text().split())
+    assert f"a cell may print {MAX_CELL_OUTPUT / 1e6:g} MB under the grader" in text

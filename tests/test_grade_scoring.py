@@ -114,3 +114,41 @@ def test_a_kernel_that_never_started_is_a_grader_problem():
     setup = _end(0, "failed", phase="setup", message="kernel died before replying")
     verdicts, problems, _ = _score([_start(0), setup])
     assert verdicts == {} and "the kernel did not start" in problems[0]
+
+
+# -- issue 17: causes a check cannot see, named -------------------------------------------------
+def test_an_output_flood_is_named_with_its_limit():
+    events = [_start(0), _end(0), _start(1)]
+    events.append(_end(1, "failed", output_chars=210_000_000, output_limit=16_000_000))
+    verdicts, _, skip = _score(events + [_start(2), _end(2), _start(3), _end(3)])
+    reason = verdicts["a"].reason
+    assert reason.startswith("output too large") and "210 MB" in reason and "16 MB" in reason
+    assert verdicts["b"].passed and skip == {}
+
+
+@pytest.mark.parametrize(
+    "message", ["'msg_id'", "KeyError: 'header'", "Duplicate Signature: b'9f'"]
+)
+def test_a_broken_message_protocol_costs_only_its_cell(message):
+    broken = _end(1, "failed", message=message)
+    assert is_fatal(broken)
+    assert "message format" in fatal_reason(broken, LIMITS)
+    verdicts, _, skip = _score([_start(0), _end(0), _start(1), broken])
+    assert "message format" in verdicts["a"].reason
+    assert skip == {NB: {1, 2}}  # the rest is graded in a pass without it
+    assert not is_fatal(_end(1, "failed", message="Cell outputs differ"))
+
+
+def test_the_error_of_an_exercises_region_cell_is_named_at_its_check():
+    nb = _template()
+    nb.cells[0].id = "a"  # the notebook cell holding region a, before a's check
+    shell = {"output_type": "error", "ename": "OSError", "evalue": "out of pty devices"}
+    stub = {"output_type": "error", "ename": "NotImplementedError", "evalue": "a: empty"}
+    events = [_start(0), _end(0, "failed", outputs=[shell]), _start(1)]
+    events += [_end(1, "failed", outputs=[stub]), _start(2), _end(2), _start(3), _end(3)]
+    pending = {g.exercise: g for g in GRADED}
+    verdicts, _ = score_pass(events, COURSE, {NB: nb}, pending, RT, {}, {})
+    reason = verdicts["a"].reason
+    assert "raised NotImplementedError" in reason
+    assert "region a raised OSError: out of pty devices" in reason and "!cmd" in reason
+    assert verdicts["b"].passed  # a passing check is never blamed on another cell

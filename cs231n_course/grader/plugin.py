@@ -16,7 +16,13 @@ are skipped: the grader runs the notebook again without that cell. After every c
 of the sandbox's uid other than the kernel (what a fork loop leaves) are stopped.
 
 It also makes nbval notice a dead kernel within a second instead of waiting for the whole cell
-timeout (nbval polls the kernel's channels; a kernel that called ``os._exit`` never answers).
+timeout (nbval polls the kernel's channels; a kernel that called ``os._exit`` never answers),
+asks a live kernel to shut down at the end instead of killing it (so the sandbox launcher can
+finish its work),
+and bounds what one cell may print: past ``MAX_CELL_OUTPUT`` characters (text, data and
+tracebacks together) the rest of the cell's output is dropped as it arrives, and the cell's end
+event says how much it sent (``output_chars``, ``output_limit``). Without that, a cell printing
+200 MB made nbval itself run out of memory, and the student read only that the run was killed.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from cs231n_course.grader.scoring import is_fatal
 
 MAX_TEXT = 20_000  # characters kept per output text when not recording references
 MAX_OUTPUTS = 50
+MAX_CELL_OUTPUT = 16_000_000  # characters one cell may send (a plot is ~100 kB, a check ~1 kB)
 
 
 def pytest_addoption(parser):
@@ -45,6 +52,12 @@ def pytest_addoption(parser):
     )
     group.addoption("--cs231n-kernel-status", default=None, help="the sandbox's status file")
     group.addoption(
+        "--cs231n-max-output",
+        type=int,
+        default=MAX_CELL_OUTPUT,
+        help="characters of output one cell may send; the rest is dropped and the cell fails",
+    )
+    group.addoption(
         "--cs231n-sandbox-uid",
         type=int,
         default=None,
@@ -55,6 +68,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     path = config.getoption("cs231n_events", None)
     if path:
+        _BUDGET.limit = config.getoption("cs231n_max_output")
         _patch_liveness()
         config.pluginmanager.register(_Recorder(config, Path(path)), "cs231n-recorder")
 
@@ -71,13 +85,76 @@ def _patch_liveness() -> None:
         while True:
             step = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
             try:
-                return original(self, stream, timeout=step)
+                msg = original(self, stream, timeout=step)
+                if stream == "iopub":
+                    _BUDGET.take(msg)
+                return msg
             except Empty:
                 if not self.is_alive() or (deadline is not None and time.monotonic() >= deadline):
                     raise
 
+    def stop(self):
+        # nbval kills the kernel (SIGKILL of its launcher). A live kernel is asked to exit
+        # instead, so its sandbox launcher finishes: the uid-only one copies the tuning
+        # exports back out of its scratch folder and removes that folder (killed, it lost the
+        # exports and left the folder in /tmp). A kernel that does not exit within
+        # ``shutdown_wait_time`` seconds is killed as before.
+        self.kc.stop_channels()
+        self.km.shutdown_wait_time = 3.0
+        self.km.shutdown_kernel(now=not self.km.is_alive())
+        del self.km
+
     get_message._cs231n = True
     kernel.RunningKernel.get_message = get_message
+    kernel.RunningKernel.stop = stop
+
+
+class _OutputBudget:
+    """What the running cell has sent so far; past ``limit`` characters, output is cut."""
+
+    def __init__(self, limit: int = MAX_CELL_OUTPUT) -> None:
+        self.limit = limit
+        self.reset()
+
+    def reset(self) -> None:
+        self.received = 0
+
+    @property
+    def exceeded(self) -> bool:
+        return self.received > self.limit
+
+    def take(self, msg: dict) -> None:
+        """Count ``msg``'s output and cut what is over the budget, in place (before nbval
+        copies, sanitises or compares it)."""
+        content = msg.get("content")
+        if not isinstance(content, dict):
+            return
+        kind = msg.get("msg_type")
+        if kind == "stream" and isinstance(content.get("text"), str):
+            content["text"] = self._cut(content["text"])
+        elif kind in ("display_data", "execute_result", "update_display_data"):
+            data = content.get("data")
+            if isinstance(data, dict):
+                for key, value in list(data.items()):
+                    if isinstance(value, str):
+                        data[key] = self._cut(value)
+                    else:  # structured (application/json): counted, dropped whole if over
+                        text = json.dumps(value, default=str)
+                        if len(self._cut(text)) < len(text):
+                            del data[key]
+        elif kind == "error":
+            content["evalue"] = self._cut(str(content.get("evalue", "")))
+            trace = content.get("traceback")
+            if isinstance(trace, list):
+                content["traceback"] = [self._cut(str(line)) for line in trace]
+
+    def _cut(self, text: str) -> str:
+        room = max(0, self.limit - self.received)
+        self.received += len(text)
+        return text if len(text) <= room else text[:room]
+
+
+_BUDGET = _OutputBudget()
 
 
 class _Recorder:
@@ -117,6 +194,7 @@ class _Recorder:
             if self.status_path:
                 Path(self.status_path).unlink(missing_ok=True)
         self.timed_out_before[item.nodeid] = bool(getattr(item.parent, "timed_out", False))
+        _BUDGET.reset()
         self._write({"event": "start", **self._where(item)})
 
     @pytest.hookimpl(hookwrapper=True)
@@ -155,6 +233,9 @@ class _Recorder:
             "strays": strays,
             "outputs": self._outputs(getattr(item, "test_outputs", None) or []),
         }
+        if _BUDGET.exceeded:
+            event["output_chars"] = _BUDGET.received
+            event["output_limit"] = _BUDGET.limit
         return event
 
     def _stop_strays(self, running) -> int:

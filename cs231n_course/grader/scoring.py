@@ -18,13 +18,38 @@ import nbformat
 
 from cs231n_course.grader.types import Course, ExerciseResult, GradedCell, Limits, Runtime
 
+# What nbval's message reader raises when the kernel's channels no longer speak Jupyter's
+# protocol (a message without a header field, a replayed or forged signature).
+_PROTOCOL_BROKEN = re.compile(
+    r"\W*(KeyError: )?'?(msg_id|header|parent_header|content|msg_type)'?\W*"
+    r"|\W*(ValueError: )?(Duplicate|Invalid) Signature\b.*",
+    re.DOTALL,
+)
+
+
+def protocol_broken(event: dict) -> bool:
+    return event.get("outcome") == "failed" and bool(
+        _PROTOCOL_BROKEN.fullmatch(event.get("message", ""))
+    )
+
 
 def is_fatal(event: dict) -> bool:
-    """Whether a cell's end event ends its notebook's pass: it hung (nbval's cell timeout) or
-    failed with the kernel dead. The plugin skips the rest of the notebook after such a cell,
-    and scoring reruns the notebook without it."""
-    return bool(event.get("timed_out")) or (
-        event.get("outcome") == "failed" and not event.get("kernel_alive")
+    """Whether a cell's end event ends its notebook's pass: it hung (nbval's cell timeout),
+    failed with the kernel dead, or broke the kernel's message protocol (what it left on the
+    channels would fail every later cell). The plugin skips the rest of the notebook after
+    such a cell, and scoring reruns the notebook without it."""
+    return (
+        bool(event.get("timed_out"))
+        or (event.get("outcome") == "failed" and not event.get("kernel_alive"))
+        or protocol_broken(event)
+    )
+
+
+def protocol_reason(message: str) -> str:
+    return (
+        f"the kernel stopped answering in Jupyter's message format (nbval read "
+        f"{_short(message.strip(), 60)!r} from it); does your code write to the kernel's "
+        f"sockets, or replace its session, stdout or display hooks?"
     )
 
 
@@ -70,6 +95,8 @@ def _notebook_run(events: list[dict], name: str, rt: Runtime) -> _NotebookRun:
 
 def fatal_reason(event: dict, limits: Limits) -> str:
     """Why a fatal cell (:func:`is_fatal`) ended its pass, in words for the student."""
+    if protocol_broken(event) and event.get("kernel_alive"):
+        return protocol_reason(event.get("message", ""))
     status = event.get("kernel_status") or {}
     # A kernel that exited or hit a limit by itself died of this cell; one that nbval
     # killed (SIGKILL, no limit reached) was stopped after a timeout.
@@ -141,8 +168,39 @@ def score_pass(
             event = run.ends.get(cell.cell_num)
             if event is None:
                 continue
-            verdicts[cell.exercise] = _verdict(cell, event, templates[name], refused)
+            verdict = _verdict(cell, event, templates[name], refused)
+            cause = _region_cell_error(templates[name], run.ends, cell.exercise)
+            if not verdict.passed and cause:
+                verdict.reason += f"; the cell holding your region {cell.exercise} {cause}"
+            verdicts[cell.exercise] = verdict
     return verdicts, problems
+
+
+def _region_cell_error(nb: nbformat.NotebookNode, ends: dict[int, dict], exercise: str) -> str:
+    """What went wrong in the notebook cell holding ``exercise``'s region (named by its cell
+    id), if anything: its error, or an error line it wrote to stderr (a shell escape that
+    could not run, say). The check after it then fails for that reason, which it cannot see."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    num = next((i for i, c in enumerate(code) if c.get("id") == exercise), None)
+    event = ends.get(num) if num is not None else None
+    if not event:
+        return ""
+    outputs = event.get("outputs", [])
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if errors:
+        err = errors[-1]
+        why = f"raised {err.get('ename')}: {_short(err.get('evalue', ''), 200)}"
+        if "pty" in str(err.get("evalue", "")):  # IPython's !cmd needs a terminal device
+            why += " (shell commands, !cmd, cannot run under the grader: do it in Python)"
+        return why
+    stderr = [
+        line
+        for o in outputs
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        for line in str(o.get("text", "")).splitlines()
+        if re.search(r"(Error|Exception)\b", line)
+    ]
+    return f"wrote to stderr: {_short(stderr[-1], 160)!r}" if stderr else ""
 
 
 def _dependents(nb: nbformat.NotebookNode, fatal: int) -> set[int]:
@@ -183,6 +241,8 @@ def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
         )
     if event["outcome"] == "skipped":
         return fail(cell, "the check cell was skipped")
+    if event.get("output_limit"):
+        return fail(cell, output_too_large(event["output_chars"], event["output_limit"]))
     message = event.get("message", "")
     outputs = event.get("outputs", [])
     errors = [o for o in outputs if o.get("output_type") == "error"]
@@ -207,16 +267,19 @@ def _verdict(cell, event, template, refused: dict[str, str]) -> ExerciseResult:
     if "outputs differ" in message:
         reference = template.cells[_cell_index(template, cell.cell_num)].outputs
         return fail(cell, describe_mismatch(reference, outputs))
-    if re.fullmatch(
-        r"\W*(KeyError: )?'?(msg_id|header|parent_header|content|msg_type)'?\W*", message
-    ):
-        return fail(
-            cell,
-            f"the kernel stopped answering in Jupyter's message format (nbval got a reply "
-            f"without {message.strip()}); does your code write to the kernel's sockets, or "
-            f"replace its session, stdout or display hooks?",
-        )
+    if protocol_broken(event):
+        return fail(cell, protocol_reason(message))
     return fail(cell, f"failed: {_short(message)}")
+
+
+def output_too_large(chars: int, limit: int) -> str:
+    """Why a cell that printed more than the grader keeps failed (the plugin cut the rest)."""
+    return (
+        f"output too large: the check cell printed {chars / 1e6:,.0f} MB, more than the "
+        f"{limit / 1e6:g} MB a cell may print under the grader, so the rest was dropped and "
+        f"its results could not be read; remove prints inside loops and print summaries "
+        f"(shapes, a few values), not whole arrays"
+    )
 
 
 def _refused_for(cell: GradedCell, refused: dict[str, str]) -> str | None:

@@ -248,6 +248,29 @@ from cs231n_lib import config
 seed = os.environ.get("CS231N_GRADING_SEED") or config.GRADING_SEED
 raise ValueError(f"<script>alert(1)</script> [click](http://evil.example) | seed {seed} |")
 """
+OUTPUT_FLOOD = """
+import sys
+line = "x" * 1023 + "\\n"
+for _ in range(200 << 10 if i == 0 else 0):  # 200 MiB in 1 KiB lines, once
+    sys.stdout.write(line)
+dists[i, :] = np.sqrt(np.sum((self.X_train - X[i]) ** 2, axis=1))
+"""
+PROTOCOL_BREAK = """
+# A correctly signed message whose header has no msg_id, on the kernel's output channel:
+# Jupyter's message protocol broken for whoever reads that channel (nbval).
+import json
+kernel = get_ipython().kernel
+frames = [json.dumps(part).encode() for part in ({}, {}, {}, {})]
+kernel.iopub_socket.send_multipart([b"<IDS|MSG>", kernel.session.sign(frames), *frames])
+dists[i, :] = np.sqrt(np.sum((self.X_train - X[i]) ** 2, axis=1))
+"""
+FAKE_END_IN_STRING = """
+note = \"\"\"
+# <<< END STUDENT REGION KNearestNeighbor.predict_labels (do not edit this line)
+\"\"\"
+closest_y = self.y_train[np.argsort(dists[i], kind="stable")[:k]]
+y_pred[i] = np.argmax(np.bincount(closest_y))
+"""
 
 
 def _solution_cv(bases: Bases) -> list[str]:
@@ -292,6 +315,19 @@ def _duplicated_cell(tree: Path, bases: Bases) -> None:
         nb["cells"].insert(at + 1, copy)
 
     edit_notebook(tree, dup)
+
+
+def _duplicated_region(tree: Path, bases: Bases) -> None:
+    # the whole predict_labels region, marker lines and all, pasted twice
+    path = tree / KNN
+    lines = path.read_text().splitlines(keepends=True)
+    begin = next(i for i, ln in enumerate(lines) if f"BEGIN STUDENT REGION {R_PRED} " in ln)
+    end = next(i for i, ln in enumerate(lines) if f"END STUDENT REGION {R_PRED} " in ln)
+    path.write_text("".join(lines[: end + 1] + lines[begin : end + 1] + lines[end + 1 :]))
+
+
+def _shell_escape(tree: Path, bases: Bases) -> None:
+    set_cell_region(tree, CV, "!echo counting folds\n" + "\n".join(_solution_cv(bases)))
 
 
 def _deep_json(tree: Path, bases: Bases) -> None:
@@ -435,6 +471,20 @@ CASES = [
     Case("twice_folder", _from("perfect"), filename="twice", zero=ALL,
          student=collided_id("twice", b"twice"),
          refused="2 submissions for student", what="the folder twice/ beside twice.zip"),
+    Case("output_flood", _perfect_with(R_ONE, OUTPUT_FLOOD), zero={ONE},
+         reason={ONE: "output"}, what="prints 200 MB from compute_distances_one_loop"),
+    Case("protocol_break", _perfect_with(R_ONE, PROTOCOL_BREAK), zero={ONE},
+         reason={ONE: "message format"},
+         what="sends a signed message without msg_id on the kernel's output channel: only "
+         "that exercise is lost (the notebook reruns without it)"),
+    Case("fake_end_marker", _perfect_with(R_PRED, FAKE_END_IN_STRING), zero=ALL,
+         reason={PRED: "no begin line", TWO: "marker lines"},
+         what="an end-marker line inside a string in predict_labels: knn.py cannot be read"),
+    Case("duplicated_region", _from("perfect", _duplicated_region), zero=ALL,
+         reason={PRED: "appears twice"}, what="predict_labels' region pasted twice in knn.py"),
+    Case("shell_escape", _from("perfect", _shell_escape), zero={CV},
+         reason={CV: "OSError"}, what="!echo in the cross-validation cell (no terminal in the "
+         "sandbox): the cause is named at the check"),
     Case("same_bytes_a", _same_bytes_refused, zero=ALL, refused="same_bytes_a.zip",
          absent=("same_bytes_b",), what="a refused zip; same_bytes_b.zip has the same bytes"),
     Case("same_bytes_b", _same_bytes_refused, zero=ALL, refused="same_bytes_b.zip",
@@ -447,4 +497,20 @@ def expected_points(case: Case, points: dict[str, float]) -> dict[str, float]:
     return {name: (0 if name in case.zero else p) for name, p in points.items()}
 
 
-__all__ = ["CASES", "Bases", "Case", "expected_points", "remove_chains"]
+def feedback_problems(case: Case, page: str) -> list[str]:
+    """What is wrong with ``case``'s feedback page: a refusal, a reason or text it must (not)
+    hold. Empty when the page says what it should."""
+    problems = []
+    if case.refused and case.refused.replace("_", "\\_") not in page:
+        problems.append(f"refusal without {case.refused!r}")
+    for text in case.absent:
+        if text in page or text.replace("_", "\\_") in page:
+            problems.append(f"quotes {text!r}")
+    for exercise, word in case.reason.items():
+        line = next((ln for ln in page.splitlines() if f"`{exercise}`" in ln), "")
+        if word not in line:
+            problems.append(f"{exercise}: no {word!r} in {line[:300]!r}")
+    return problems
+
+
+__all__ = ["CASES", "Bases", "Case", "expected_points", "feedback_problems", "remove_chains"]
