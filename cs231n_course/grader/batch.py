@@ -112,8 +112,15 @@ from cs231n_course.sandbox import cgroup as sandbox_cgroup
 from cs231n_lib.atomic import write_atomic
 
 
-def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
-    """Grade ``submissions`` into ``options.out``; see the module docstring."""
+def grade(submissions: list[Path], options: GradeOptions, runner=None) -> BatchReport:
+    """Grade ``submissions`` into ``options.out``; see the module docstring.
+
+    ``runner(batch, todo)``, when given, grades ``todo`` instead of this machine's threads
+    (a Dask cluster: :mod:`~cs231n_course.grader.dask_client`). It must store each result at
+    ``batch.result_path(sub)`` (or add the submission to ``batch.failed``); everything else,
+    the lock, the store, the reports, is this function's, so a batch gives the same gradebook
+    wherever it was graded. This machine then runs no kernel: it needs no sandbox.
+    """
     start = time.monotonic()
     out = Path(options.out).resolve()
     private = out / ".grader"
@@ -126,11 +133,16 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     private.mkdir(parents=True, exist_ok=True)
     os.chmod(private, 0o700)
     with lock.exclusive(private / "lock", busy=GradingError, what=str(out)):
-        workers = options.workers or len(os.sched_getaffinity(0))
-        with claimed_uids(options.uid_base, max(1, workers)) as uids:
-            batch = prepare(options, out, private, uids)
+        if runner is not None:
+            batch = prepare(options, out, private, [], sandboxed=False)
             todo = pending(batch, subs)
-            grade_all(batch, todo)
+            runner(batch, todo)
+        else:
+            workers = options.workers or len(os.sched_getaffinity(0))
+            with claimed_uids(options.uid_base, max(1, workers)) as uids:
+                batch = prepare(options, out, private, uids)
+                todo = pending(batch, subs)
+                grade_all(batch, todo)
         return write_reports(
             batch,
             subs,
@@ -151,15 +163,22 @@ def claimed_uids(base: int, count: int):
             os.close(fd)
 
 
-def prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) -> Batch:
-    """Check isolation, build the release, the sandbox HOME and the reference outputs."""
-    capabilities = require_isolation(options.isolation, options.limits)
+def prepare(
+    options: GradeOptions, out: Path, private: Path, uids: list[int], *, sandboxed: bool = True
+) -> Batch:
+    """Check isolation, build the release, the sandbox HOME and the reference outputs.
+
+    ``sandboxed=False``: this process runs no kernel (the batch's kernels run on cluster
+    workers), so this machine's isolation is neither required nor reported here.
+    """
+    capabilities = require_isolation(options.isolation, options.limits) if sandboxed else {}
     cache = Path(options.cache).resolve() if options.cache else private / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     work = private / "work"
     shutil.rmtree(work, ignore_errors=True)  # left over by a killed run
     work.mkdir()
-    sandbox_cgroup.remove_stale()
+    if sandboxed:
+        sandbox_cgroup.remove_stale()
     seed, seed_source = grading_seed(options.seed, private)
     course = load_course(Path(options.source), cache, options.notebooks)
     rt = Runtime(
