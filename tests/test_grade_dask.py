@@ -284,6 +284,34 @@ def test_submission_that_keeps_killing_its_worker_scores_zero(subs, cache, grade
     assert "KilledWorker" in (out / ".grader" / "errors.log").read_text()
 
 
+def test_no_worker_left_ends_the_batch_with_what_is_not_graded(subs, cache, graded, tmp_path):
+    """The only worker dies and none comes back: after --worker-timeout the batch ends, the
+    submission is listed as not graded (nothing stored, so the next run grades it)."""
+    c = Cluster(tmp_path)
+    try:
+        c.add_worker("w1")
+        c.wait_for_workers(1)
+        partial = [s for s in subs if s.name == "partial"]
+        out = _out(tmp_path / "out")
+        cmd = _cli(partial, out, cache, "--scheduler", c.address, "--no-progress")
+        client = subprocess.Popen(
+            [*cmd, "--worker-timeout", "3"],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _running_on(c.address, "w1")
+        c.workers["w1"].kill()
+        _, err = client.communicate(timeout=120)
+    finally:
+        c.close()
+    assert client.returncode == 1, err[-3000:]
+    assert not list((out / ".grader" / "results").glob("*/*.json"))
+    summary = (out / "summary.md").read_text()
+    assert "1 could not be graded" in summary and "no Dask worker left for 3 s" in summary
+
+
 def test_unreachable_scheduler_is_a_quick_one_line_error(subs, tmp_path):
     port = _free_port()  # nothing listens there
     start = time.monotonic()

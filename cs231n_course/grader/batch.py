@@ -4,6 +4,7 @@ Usage::
 
     python -m cs231n_course grade SUBMISSION... --out DIR [--workers N] [--source ROOT]
         [--seed N] [--notebooks 01_knn ...] [--cell-timeout S] [--memory MiB] [--cpu S]
+        [--scheduler tcp://HOST:PORT | --cluster local]
 
 Each SUBMISSION is a student's release folder or a .zip of it; the student id is its name
 (``alice.zip`` -> ``alice``). ``DIR`` receives
@@ -67,7 +68,9 @@ killed batch resumes where it stopped, and the gradebook is rebuilt from the sto
 every time. Submissions are graded in parallel on threads of the grader process, one per
 core by default: a ``kill -9`` of the grader ends them, nbval (parent-death signal) and the
 kernels (their launcher watches nbval) with it, and the lock dies with the process, so a
-re-run takes over at once.
+re-run takes over at once. With ``--scheduler`` or ``--cluster local`` the same batch runs one
+task per submission on Dask workers instead, and this process only stores what they return
+(:mod:`~cs231n_course.grader.dask_client`).
 """
 
 from __future__ import annotations

@@ -49,9 +49,11 @@ from tqdm import tqdm
 from cs231n_course.grader import batch as local
 from cs231n_course.grader.course import context_key
 from cs231n_course.grader.dask_worker import (
+    Files,
     GradingPlugin,
     grade_task,
     make_payload,
+    read_reference,
     reference_task,
     write_reference,
 )
@@ -259,8 +261,7 @@ class _Grading:
         if reference is None:
             cached = _client_reference(batch, seed)
             if cached.exists():  # shipped inside the task: no worker runs it again
-                reference = {p.relative_to(cached).as_posix(): p.read_bytes() for p in
-                             sorted(q for q in cached.rglob("*") if q.is_file())}  # fmt: skip
+                reference = read_reference(cached)
                 self.runner.references_cached += 1
             else:
                 reference = client.submit(
@@ -279,7 +280,7 @@ class _Grading:
             self.token,
             sub.student,
             sub.content_hash,
-            files,
+            Files(files),
             reference,
             key=f"cs231n-grade-{self.runner.run}-{n}-{sub.content_hash[:12]}",
             pure=False,
@@ -295,7 +296,7 @@ class _Grading:
             return  # its grading tasks report the error
         folder = _client_reference(self.batch, seed)
         if not folder.exists():
-            files = future.result()
+            files = future.result().files
             for rel in files:
                 if rel.startswith("/") or ".." in Path(rel).parts:
                     raise GradingError(f"a worker returned a reference file named {rel!r}")

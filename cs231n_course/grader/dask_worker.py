@@ -96,6 +96,17 @@ def make_payload(batch: Batch, token: str) -> Payload:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Files:
+    """Files by relative path, as a task argument whose repr (what a worker logs for a failing
+    task) is their count and size, not their bytes: a reference's outputs stay out of logs."""
+
+    files: dict[str, bytes]
+
+    def __repr__(self) -> str:
+        return f"<{len(self.files)} files, {sum(map(len, self.files.values()))} bytes>"
+
+
 _STATES: dict[str, _WorkerState] = {}
 
 
@@ -224,13 +235,13 @@ def _reference_folder(batch: Batch, content_hash: str) -> Path:
     return rt.cache / f"reference-{context_key(batch.course, rt.seed, rt.settings())}"
 
 
-def reference_task(token: str, content_hash: str) -> dict[str, bytes]:
+def reference_task(token: str, content_hash: str) -> Files:
     """The reference run for the seed of the submission with ``content_hash``: its folder's
     files (templates, tuning exports), computed on this worker unless cached here."""
     with _state(token).slot() as (batch, slot):
         rt = dataclasses.replace(batch.rt, seed=seed_for(batch, content_hash))
         _, folder = references_for(batch, rt, slot)
-        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in _files(folder)}
+        return read_reference(folder)
 
 
 def write_reference(folder: Path, files: dict[str, bytes]) -> None:
@@ -241,24 +252,24 @@ def write_reference(folder: Path, files: dict[str, bytes]) -> None:
             (tmp / rel).write_bytes(data)
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+def read_reference(folder: Path) -> Files:
+    """A reference folder's files (templates, tuning exports), for a task or the client."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file())
+    return Files({p.relative_to(folder).as_posix(): p.read_bytes() for p in paths})
 
 
-def grade_task(
-    token: str, student: str, content_hash: str, files: dict[str, bytes], reference: dict
-) -> dict:
+def grade_task(token: str, student: str, content_hash: str, files: Files, reference: Files) -> dict:
     """Grade one submission on this worker; returns its result as JSON (never stores it)."""
     state = _state(token)
     with state.slot() as (batch, slot):
         folder = _reference_folder(batch, content_hash)
         with state.lock:  # another thread may be placing the same reference
             if not folder.exists():  # computed on another worker, or cached by the client
-                write_reference(folder, reference)
+                write_reference(folder, reference.files)
         root = Path(tempfile.mkdtemp(prefix=f"sub{slot}-", dir=batch.work))
         tree = root / "submission"
         tree.mkdir()
-        for rel, data in files.items():
+        for rel, data in files.files.items():
             (tree / rel).parent.mkdir(parents=True, exist_ok=True)
             (tree / rel).write_bytes(data)
         try:
