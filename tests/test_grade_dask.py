@@ -214,6 +214,18 @@ def test_secret_is_in_no_task_argument_or_log(graded, cluster):
     assert not [s for s in seeds if s in stderr]
 
 
+def test_cluster_local_starts_its_own_workers(subs, cache, graded, tmp_path):
+    """``--cluster local``: a LocalCluster on this machine, no scheduler to start by hand."""
+    _, local, _ = graded
+    two = [s for s in subs if s.name in ("partial", "zip_slip.zip")]
+    out = _out(tmp_path / "out")
+    done = _run(_cli(two, out, cache, "--cluster", "local", "--workers", "1", "--no-progress"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Dask dashboard: http://127.0.0.1:" in done.stderr
+    for name in ("partial.md", "zip_slip.md"):
+        assert (out / "feedback" / name).read_bytes() == (local / "feedback" / name).read_bytes()
+
+
 def _running_on(address: str, worker_name: str, timeout: float = 300) -> None:
     """Wait until ``worker_name`` executes a grading task."""
     deadline = time.monotonic() + timeout
