@@ -4,6 +4,7 @@ Usage::
 
     python -m cs231n_course grade SUBMISSION... --out DIR [--workers N] [--source ROOT]
         [--seed N] [--notebooks 01_knn ...] [--cell-timeout S] [--memory MiB] [--cpu S]
+        [--scheduler tcp://HOST:PORT | --cluster local]
 
 Each SUBMISSION is a student's release folder or a .zip of it; the student id is its name
 (``alice.zip`` -> ``alice``). ``DIR`` receives
@@ -67,7 +68,9 @@ killed batch resumes where it stopped, and the gradebook is rebuilt from the sto
 every time. Submissions are graded in parallel on threads of the grader process, one per
 core by default: a ``kill -9`` of the grader ends them, nbval (parent-death signal) and the
 kernels (their launcher watches nbval) with it, and the lock dies with the process, so a
-re-run takes over at once.
+re-run takes over at once. With ``--scheduler`` or ``--cluster local`` the same batch runs one
+task per submission on Dask workers instead, and this process only stores what they return
+(:mod:`~cs231n_course.grader.dask_client`).
 """
 
 from __future__ import annotations
@@ -112,8 +115,15 @@ from cs231n_course.sandbox import cgroup as sandbox_cgroup
 from cs231n_lib.atomic import write_atomic
 
 
-def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
-    """Grade ``submissions`` into ``options.out``; see the module docstring."""
+def grade(submissions: list[Path], options: GradeOptions, runner=None) -> BatchReport:
+    """Grade ``submissions`` into ``options.out``; see the module docstring.
+
+    ``runner(batch, todo)``, when given, grades ``todo`` instead of this machine's threads
+    (a Dask cluster: :mod:`~cs231n_course.grader.dask_client`). It must store each result at
+    ``batch.result_path(sub)`` (or add the submission to ``batch.failed``); everything else,
+    the lock, the store, the reports, is this function's, so a batch gives the same gradebook
+    wherever it was graded. This machine then runs no kernel: it needs no sandbox.
+    """
     start = time.monotonic()
     out = Path(options.out).resolve()
     private = out / ".grader"
@@ -126,11 +136,16 @@ def grade(submissions: list[Path], options: GradeOptions) -> BatchReport:
     private.mkdir(parents=True, exist_ok=True)
     os.chmod(private, 0o700)
     with lock.exclusive(private / "lock", busy=GradingError, what=str(out)):
-        workers = options.workers or len(os.sched_getaffinity(0))
-        with claimed_uids(options.uid_base, max(1, workers)) as uids:
-            batch = prepare(options, out, private, uids)
+        if runner is not None:
+            batch = prepare(options, out, private, [], sandboxed=False)
             todo = pending(batch, subs)
-            grade_all(batch, todo)
+            runner(batch, todo)
+        else:
+            workers = options.workers or len(os.sched_getaffinity(0))
+            with claimed_uids(options.uid_base, max(1, workers)) as uids:
+                batch = prepare(options, out, private, uids)
+                todo = pending(batch, subs)
+                grade_all(batch, todo)
         return write_reports(
             batch,
             subs,
@@ -151,15 +166,22 @@ def claimed_uids(base: int, count: int):
             os.close(fd)
 
 
-def prepare(options: GradeOptions, out: Path, private: Path, uids: list[int]) -> Batch:
-    """Check isolation, build the release, the sandbox HOME and the reference outputs."""
-    capabilities = require_isolation(options.isolation, options.limits)
+def prepare(
+    options: GradeOptions, out: Path, private: Path, uids: list[int], *, sandboxed: bool = True
+) -> Batch:
+    """Check isolation, build the release, the sandbox HOME and the reference outputs.
+
+    ``sandboxed=False``: this process runs no kernel (the batch's kernels run on cluster
+    workers), so this machine's isolation is neither required nor reported here.
+    """
+    capabilities = require_isolation(options.isolation, options.limits) if sandboxed else {}
     cache = Path(options.cache).resolve() if options.cache else private / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     work = private / "work"
     shutil.rmtree(work, ignore_errors=True)  # left over by a killed run
     work.mkdir()
-    sandbox_cgroup.remove_stale()
+    if sandboxed:
+        sandbox_cgroup.remove_stale()
     seed, seed_source = grading_seed(options.seed, private)
     course = load_course(Path(options.source), cache, options.notebooks)
     rt = Runtime(

@@ -4,6 +4,7 @@ grader's command line. What it does is :mod:`~cs231n_course.grader.batch`'s docs
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,37 @@ def add_grade_parser(subparsers) -> argparse.ArgumentParser:
         "namespaces are missing (hosted autograders), or uid-only always",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--uid-base",
+        type=int,
+        default=GradeOptions.uid_base,
+        help=f"first sandbox uid to claim (default {GradeOptions.uid_base}; on a cluster, on "
+        f"every worker host)",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster of this scheduler (tcp://HOST:PORT); README: "
+        '"Grading on a cluster"',
+    )
+    where.add_argument(
+        "--cluster",
+        choices=["local"],
+        help="grade on a Dask LocalCluster of --workers one-thread workers on this machine",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to reach the --scheduler before giving up (default 10)",
+    )
+    p.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for a Dask worker, at the start or when all are gone (default 300)",
+    )
     p.set_defaults(func=run_cli)
     return p
 
@@ -84,9 +116,23 @@ def run_cli(args: argparse.Namespace) -> int:
         sanitizer=args.sanitizer,
         keep_work=args.keep_work,
         isolation=args.isolation,
+        uid_base=args.uid_base,
     )
     try:
-        report = grade(args.submissions, options)
+        if args.scheduler or args.cluster:
+            from cs231n_course.grader.dask_client import ClusterSpec, grade_on_cluster
+
+            spec = ClusterSpec(
+                scheduler=args.scheduler,
+                local_workers=(args.workers or len(os.sched_getaffinity(0)))
+                if args.cluster == "local"
+                else 0,
+                connect_timeout=args.connect_timeout,
+                worker_timeout=args.worker_timeout,
+            )
+            report = grade_on_cluster(args.submissions, options, spec)
+        else:
+            report = grade(args.submissions, options)
     except (GradingError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -48,6 +48,17 @@ def submission_seed(secret_seed: int, content_hash: str) -> int:
     return int(digest.hexdigest()[:8], 16) % (2**31 - 1)
 
 
+def seed_for(batch: Batch, content_hash: str) -> int:
+    """The seed the submission with ``content_hash`` is graded under in ``batch``.
+
+    ``--seed`` fixes one seed for every submission (reproducing a grade); the default, the
+    secret, gives each submission its own.
+    """
+    if batch.options.seed is None:
+        return submission_seed(batch.rt.seed, content_hash)
+    return batch.rt.seed
+
+
 _REFERENCE_LOCK = threading.Lock()
 
 
@@ -72,12 +83,7 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
     course, options = batch.course, batch.options
     if sub.problem:
         return refused_result(course, sub.content_hash, sub.problem)
-    # ``--seed`` fixes one seed for every submission (reproducing a grade); the default, the
-    # secret, gives each submission its own.
-    if options.seed is None:
-        seed = submission_seed(batch.rt.seed, sub.content_hash)
-    else:
-        seed = batch.rt.seed
+    seed = seed_for(batch, sub.content_hash)
     rt = dataclasses.replace(batch.rt, seed=seed)
     staging = batch.work / f"slot{slot}-submitted"
     ws = batch.work / f"slot{slot}"
