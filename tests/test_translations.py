@@ -116,6 +116,75 @@ def test_korean_messages_at_run_time(monkeypatch, capsys):
     assert capsys.readouterr().out.startswith("relu_forward: OK (")
 
 
+def test_check_failure_details_and_stub_in_korean(monkeypatch, capsys):
+    """A failing check, an input modified in place and a stub, as a Korean student sees them;
+    the same calls in English give the English text, and grading-mode lines never change."""
+    from cs231n_lib import layers
+    from cs231n_lib.checks import CheckFailed, check, run
+
+    def in_place_relu(x):  # wrong twice: modifies x and returns it
+        x[x < 0] = 0
+        return 2 * x, x
+
+    def stub(x):
+        raise NotImplementedError(
+            "relu_forward: implement this in cs231n_lib/layers.py (see the TODO above)"
+        )
+
+    monkeypatch.setattr(layers, "relu_forward", in_place_relu)
+    monkeypatch.setattr(config, "LANG", "ko")
+    with pytest.raises(CheckFailed, match="문제 2개"):
+        check("relu_forward")
+    out = capsys.readouterr().out
+    assert out.startswith("relu_forward: 실패\n"), out
+    assert "값이 다릅니다. 기대한 값" in out and "항목 24개 중" in out
+    assert "relu_forward이(가) x을(를) 제자리에서 바꿨습니다. 대신 새 배열로 계산하세요" in out
+    assert "고칠 곳: relu_forward in cs231n_lib/layers.py" in out
+    grading_ko = run("relu_forward", mode="grading", seed=7).lines
+
+    monkeypatch.setattr(config, "LANG", "en")
+    with pytest.raises(CheckFailed):
+        check("relu_forward")
+    out = capsys.readouterr().out
+    assert "values differ at index" in out and "modified x in place; compute into" in out
+    assert run("relu_forward", mode="grading", seed=7).lines == grading_ko
+
+    monkeypatch.setattr(layers, "relu_forward", stub)
+    for lang, text in (
+        ("ko", "relu_forward: 아직 구현되지 않았습니다. cs231n_lib/layers.py에 구현하세요"),
+        ("en", "relu_forward: implement this in cs231n_lib/layers.py (see the TODO above)"),
+    ):
+        monkeypatch.setattr(config, "LANG", lang)
+        with pytest.raises(NotImplementedError, match=re.escape(text)):
+            check("relu_forward")
+    monkeypatch.setattr(config, "GRADING_SEED", 7)  # the grader reads the English stub text
+    monkeypatch.setattr(config, "LANG", "ko")
+    with pytest.raises(NotImplementedError, match="implement this in"):
+        check("relu_forward")
+
+
+def test_grader_feedback_follows_the_language_of_the_answers():
+    from cs231n_course.grader import reports
+    from cs231n_course.grader.types import ExerciseResult, SubmissionResult
+
+    def result(answer):
+        return SubmissionResult(
+            "0" * 64,
+            10,
+            [ExerciseResult("relu_forward", "04_two_layer_net.ipynb", 2, 2, True, "same")],
+            answers={"q1": answer, "q2": None},
+        )
+
+    korean = reports.feedback_markdown("kim", "kim.zip", result("ReLU는 음수에서 0입니다."))
+    english = reports.feedback_markdown("kim", "kim.zip", result("ReLU is 0 for x < 0."))
+    unanswered = reports.feedback_markdown("kim", "kim.zip", result(None))
+    assert korean.startswith("# 채점 결과: kim") and "**총점: 2 / 10점**" in korean
+    assert "| 문제 | 노트북 | 점수 | 결과 |" in korean and "**통과**" in korean
+    assert english.startswith("# Grading feedback: kim") and "**pass**" in english
+    assert unanswered == english and not HANGUL.search(english)
+    assert reports.feedback_markdown("kim", "kim.zip", result(None), lang="ko") == korean
+
+
 @pytest.mark.parametrize(
     ("value", "lang"), [("", "en"), ("ko", "ko"), ("ko_KR.UTF-8", "ko"), ("EN", "en")]
 )
