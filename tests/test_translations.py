@@ -400,6 +400,24 @@ def test_korean_release_regions_are_the_english_ones(tmp_path, release):
     assert any(answer in str(r) for r in en_regions["01_knn.ipynb"].values())
 
 
+def test_korean_student_readme_is_released_in_both_editions(tmp_path, release):
+    """README.ko.md ships to students; tests/test_release_text.py checks that every command,
+    module and path it names exists in the release and that it names nothing instructor-only."""
+    for root in (release, tmp_path / "ko"):
+        if root != release:
+            translate.build_korean_release(translate.REPO_ROOT, root)
+        text = (root / "README.ko.md").read_text(encoding="utf-8")
+        for needed in (
+            "CS231N_LANG=ko .venv/bin/python -m cs231n_lib.lab",
+            ".venv/bin/python -m cs231n_lib.submit",
+            "sudo apt-get install fonts-nanum",
+            "통과",
+        ):
+            assert needed in text, needed
+    readme = (translate.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "README.ko.md" in readme  # the English README points Korean students to it
+
+
 # --- the real grader on the same answers in both languages --------------------------------
 
 
