@@ -31,6 +31,7 @@ from cs231n_lib.atomic import atomic_directory
 # What a student gets, as glob patterns relative to the source root. Everything else stays.
 INCLUDE = (
     "README.md",
+    "README.ko.md",  # the Korean student guide (korean3)
     "requirements.txt",
     "pyproject.toml",
     ".gitignore",

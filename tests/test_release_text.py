@@ -35,7 +35,10 @@ CREATED = ("submission.zip", "jdoe.zip", "cache/", "cifar-10-batches-py", "train
 
 def released_texts(release: Path) -> dict[str, str]:
     """Every text a student reads: the READMEs and the notebooks' cells (markdown and code)."""
-    texts = {rel: (release / rel).read_text() for rel in ("README.md", "datasets/README.md")}
+    texts = {
+        rel: (release / rel).read_text()
+        for rel in ("README.md", "README.ko.md", "datasets/README.md")
+    }
     for path in sorted((release / "notebooks").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             texts[f"notebooks/{path.name} ({cell['id']})"] = "".join(cell["source"])

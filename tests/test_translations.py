@@ -28,12 +28,35 @@ def _without_glossary(nb):
     return [c for c in nb.cells if c.get("id") != translate.GLOSSARY_ID]
 
 
-def test_some_notebooks_are_translated_and_the_rest_are_listed(capsys):
-    assert any(nb.name == "01_knn.ipynb" for nb in TRANSLATED)
+def test_every_notebook_is_translated():
     untranslated = sorted(
         nb.name for nb in translate.english_notebooks() if nb not in set(TRANSLATED)
     )
-    print("not translated yet:", ", ".join(untranslated) or "none")
+    assert not untranslated, (
+        f"no Korean catalogue for {untranslated}: run `python -m cs231n_course translate update "
+        f"notebooks/<name>.ipynb`, translate the new notebooks/ko/<name>.po, then `translate "
+        f"build --execute notebooks/<name>.ipynb`"
+    )
+
+
+def test_readme_word_counts_are_the_measured_ones():
+    """The README's "English words -> Korean words" per notebook are what `translate status`
+    counts now (the numbers are not typed in and left to drift)."""
+    readme = (translate.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme[readme.index("## 한국어판") :].split())
+    stated = {
+        m[1]: (int(m[2].replace(",", "")), int(m[3].replace(",", "")))
+        for m in re.finditer(r"\b(0[1-9]) \([^;()]+; (?:with the glossary; )?([\d,]+) "
+                             r"(?:English words )?-> ([\d,]+)", text)
+    }  # fmt: skip
+    measured = {}
+    for english in TRANSLATED:
+        status = translate.notebook_status(english)
+        measured[english.name[:2]] = (status.english_words, status.korean_words)
+    assert stated == measured, (
+        "README.md's 한국어판 word counts differ from `python -m cs231n_course translate status`;"
+        " copy the counts it prints into the README"
+    )
 
 
 # --- library catalogue --------------------------------------------------------------------
@@ -91,6 +114,75 @@ def test_korean_messages_at_run_time(monkeypatch, capsys):
     monkeypatch.setattr(config, "LANG", "en")
     check("relu_forward")
     assert capsys.readouterr().out.startswith("relu_forward: OK (")
+
+
+def test_check_failure_details_and_stub_in_korean(monkeypatch, capsys):
+    """A failing check, an input modified in place and a stub, as a Korean student sees them;
+    the same calls in English give the English text, and grading-mode lines never change."""
+    from cs231n_lib import layers
+    from cs231n_lib.checks import CheckFailed, check, run
+
+    def in_place_relu(x):  # wrong twice: modifies x and returns it
+        x[x < 0] = 0
+        return 2 * x, x
+
+    def stub(x):
+        raise NotImplementedError(
+            "relu_forward: implement this in cs231n_lib/layers.py (see the TODO above)"
+        )
+
+    monkeypatch.setattr(layers, "relu_forward", in_place_relu)
+    monkeypatch.setattr(config, "LANG", "ko")
+    with pytest.raises(CheckFailed, match="문제 2개"):
+        check("relu_forward")
+    out = capsys.readouterr().out
+    assert out.startswith("relu_forward: 실패\n"), out
+    assert "값이 다릅니다. 기대한 값" in out and "항목 24개 중" in out
+    assert "relu_forward이(가) x을(를) 제자리에서 바꿨습니다. 대신 새 배열로 계산하세요" in out
+    assert "고칠 곳: relu_forward in cs231n_lib/layers.py" in out
+    grading_ko = run("relu_forward", mode="grading", seed=7).lines
+
+    monkeypatch.setattr(config, "LANG", "en")
+    with pytest.raises(CheckFailed):
+        check("relu_forward")
+    out = capsys.readouterr().out
+    assert "values differ at index" in out and "modified x in place; compute into" in out
+    assert run("relu_forward", mode="grading", seed=7).lines == grading_ko
+
+    monkeypatch.setattr(layers, "relu_forward", stub)
+    for lang, text in (
+        ("ko", "relu_forward: 아직 구현되지 않았습니다. cs231n_lib/layers.py에 구현하세요"),
+        ("en", "relu_forward: implement this in cs231n_lib/layers.py (see the TODO above)"),
+    ):
+        monkeypatch.setattr(config, "LANG", lang)
+        with pytest.raises(NotImplementedError, match=re.escape(text)):
+            check("relu_forward")
+    monkeypatch.setattr(config, "GRADING_SEED", 7)  # the grader reads the English stub text
+    monkeypatch.setattr(config, "LANG", "ko")
+    with pytest.raises(NotImplementedError, match="implement this in"):
+        check("relu_forward")
+
+
+def test_grader_feedback_follows_the_language_of_the_answers():
+    from cs231n_course.grader import reports
+    from cs231n_course.grader.types import ExerciseResult, SubmissionResult
+
+    def result(answer):
+        return SubmissionResult(
+            "0" * 64,
+            10,
+            [ExerciseResult("relu_forward", "04_two_layer_net.ipynb", 2, 2, True, "same")],
+            answers={"q1": answer, "q2": None},
+        )
+
+    korean = reports.feedback_markdown("kim", "kim.zip", result("ReLU는 음수에서 0입니다."))
+    english = reports.feedback_markdown("kim", "kim.zip", result("ReLU is 0 for x < 0."))
+    unanswered = reports.feedback_markdown("kim", "kim.zip", result(None))
+    assert korean.startswith("# 채점 결과: kim") and "**총점: 2 / 10점**" in korean
+    assert "| 문제 | 노트북 | 점수 | 결과 |" in korean and "**통과**" in korean
+    assert english.startswith("# Grading feedback: kim") and "**pass**" in english
+    assert unanswered == english and not HANGUL.search(english)
+    assert reports.feedback_markdown("kim", "kim.zip", result(None), lang="ko") == korean
 
 
 @pytest.mark.parametrize(
@@ -306,6 +398,24 @@ def test_korean_release_regions_are_the_english_ones(tmp_path, release):
     en_regions, ko_regions = lifted(release), lifted(ko_release)
     assert en_regions == ko_regions
     assert any(answer in str(r) for r in en_regions["01_knn.ipynb"].values())
+
+
+def test_korean_student_readme_is_released_in_both_editions(tmp_path, release):
+    """README.ko.md ships to students; tests/test_release_text.py checks that every command,
+    module and path it names exists in the release and that it names nothing instructor-only."""
+    for root in (release, tmp_path / "ko"):
+        if root != release:
+            translate.build_korean_release(translate.REPO_ROOT, root)
+        text = (root / "README.ko.md").read_text(encoding="utf-8")
+        for needed in (
+            "CS231N_LANG=ko .venv/bin/python -m cs231n_lib.lab",
+            ".venv/bin/python -m cs231n_lib.submit",
+            "sudo apt-get install fonts-nanum",
+            "통과",
+        ):
+            assert needed in text, needed
+    readme = (translate.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "README.ko.md" in readme  # the English README points Korean students to it
 
 
 # --- the real grader on the same answers in both languages --------------------------------

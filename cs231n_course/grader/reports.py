@@ -56,39 +56,87 @@ def _cell(text: str) -> str:
     return escape(text)
 
 
-def feedback_markdown(student: str, source: str, result: SubmissionResult) -> str:
-    """The page a student reads: every exercise, its points, pass or fail and why."""
+# The feedback page's own words in Korean (korean3). The reasons in it (from scoring) and the
+# manual-grading section stay English for now.
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+_FEEDBACK_KO = {
+    "# Grading feedback: {student}": "# 채점 결과: {student}",
+    "Submission: {source} (content sha256 {sha})": "제출물: {source} (내용 sha256 {sha})",
+    "**Total: {total} / {max} points**": "**총점: {total} / {max}점**",
+    "Your submission could not be graded, so every exercise scores 0:": (
+        "제출물을 채점할 수 없어서 모든 문제가 0점입니다:"
+    ),
+    "| Exercise | Notebook | Points | Result |": "| 문제 | 노트북 | 점수 | 결과 |",
+    "pass": "통과",
+    "FAIL": "실패",
+    "## Notes on your files": "## 제출한 파일에 대한 참고 사항",
+    "Each check ran on inputs you have not seen (a grading seed), in a fresh kernel, with "
+    "your regions spliced into the course's own files; its printed results were compared "
+    "with those of the reference solution on the same inputs. Code outside your student "
+    "regions, and any change to check cells, tags or metadata, is not used.": (
+        "각 확인은 여러분이 보지 못한 입력(채점용 시드)으로, 새 커널에서, "
+        "여러분의 학생 영역을 과정의 원래 파일에 끼워 넣은 채 실행되었고, "
+        "출력된 결과를 같은 입력에서 정답 코드가 낸 결과와 비교했습니다. "
+        "학생 영역 밖의 코드와 확인 셀, 태그, 메타데이터에 대한 변경은 "
+        "쓰이지 않습니다."
+    ),
+}
+
+
+def feedback_language(result: SubmissionResult) -> str:
+    """``"ko"`` when the student answered an inline question in Korean (Hangul), else ``"en"``:
+    the student chooses the feedback's language by the language of their answers."""
+    answers = (a for a in (result.answers or {}).values() if isinstance(a, str))
+    return "ko" if any(_HANGUL.search(a) for a in answers) else "en"
+
+
+def feedback_markdown(student: str, source: str, result: SubmissionResult, lang: str = "") -> str:
+    """The page a student reads: every exercise, its points, pass or fail and why.
+
+    ``lang`` is ``"en"`` or ``"ko"``; by default :func:`feedback_language` of the result.
+    """
+    lang = lang or feedback_language(result)
+
+    def t(text: str) -> str:
+        return _FEEDBACK_KO.get(text, text) if lang == "ko" else text
+
     lines = [
-        f"# Grading feedback: {escape(student)}",
+        t("# Grading feedback: {student}").format(student=escape(student)),
         "",
-        f"Submission: {escape(source)} (content sha256 {escape(result.content_hash[:16])})",
+        t("Submission: {source} (content sha256 {sha})").format(
+            source=escape(source), sha=escape(result.content_hash[:16])
+        ),
         "",
-        f"**Total: {_fmt(result.total)} / {_fmt(result.max_total)} points**",
+        t("**Total: {total} / {max} points**").format(
+            total=_fmt(result.total), max=_fmt(result.max_total)
+        ),
         "",
     ]
     if result.refused:
         lines += [
-            "Your submission could not be graded, so every exercise scores 0:",
+            t("Your submission could not be graded, so every exercise scores 0:"),
             "",
             f"> {escape(result.refused)}",
             "",
         ]
-    lines += ["| Exercise | Notebook | Points | Result |", "|---|---|---|---|"]
+    lines += [t("| Exercise | Notebook | Points | Result |"), "|---|---|---|---|"]
     for e in result.exercises:
-        verdict = "pass" if e.passed else "FAIL"
+        verdict = t("pass") if e.passed else t("FAIL")
         lines.append(
             f"| `{e.exercise}` | {escape(e.notebook)} | {_fmt(e.points)} / "
             f"{_fmt(e.max_points)} | **{verdict}**: {_cell(e.reason)} |"
         )
     if result.notes:
-        lines += ["", "## Notes on your files", ""]
+        lines += ["", t("## Notes on your files"), ""]
         lines += [f"- {_cell(n)}" for n in result.notes]
     lines += [
         "",
-        "Each check ran on inputs you have not seen (a grading seed), in a fresh kernel, with "
-        "your regions spliced into the course's own files; its printed results were compared "
-        "with those of the reference solution on the same inputs. Code outside your student "
-        "regions, and any change to check cells, tags or metadata, is not used.",
+        t(
+            "Each check ran on inputs you have not seen (a grading seed), in a fresh kernel, with "
+            "your regions spliced into the course's own files; its printed results were compared "
+            "with those of the reference solution on the same inputs. Code outside your student "
+            "regions, and any change to check cells, tags or metadata, is not used."
+        ),
         "",
     ]
     return "\n".join(lines)

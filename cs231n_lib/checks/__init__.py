@@ -32,6 +32,7 @@ import importlib
 import inspect
 import io
 import pkgutil
+import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -43,7 +44,7 @@ import numpy as np
 
 from cs231n_lib import config
 from cs231n_lib.atomic import atomic_file
-from cs231n_lib.i18n import _
+from cs231n_lib.i18n import N_, _
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
 
@@ -183,15 +184,17 @@ class Checker:
         changed = [
             name for name, value in arrays.items() if not np.array_equal(value, before[name])
         ]
-        self.true(key, not changed, f"{fn} modified {', '.join(changed)} in place; {hint}")
+        message = _("{fn} modified {names} in place; {hint}")
+        self.true(key, not changed, message.format(fn=fn, names=", ".join(changed), hint=_(hint)))
 
     def true(self, key: str, condition: bool, message: str) -> None:
-        """A property that must hold; ``message`` says what it means when it does not."""
+        """A property that must hold; ``message`` says what it means when it does not (shown
+        in the student's language when it is a marked message, see ``cs231n_lib.i18n.N_``)."""
         ok = bool(condition)
         if self.mode == "grading":
             self.lines.append(f"  {key}: {'holds' if ok else 'fails'}")
         elif not ok:
-            self.problems.append(f"{key}: {message}")
+            self.problems.append(f"{key}: {_(message)}")
         else:
             self.passed.append(key)
 
@@ -215,7 +218,8 @@ class Checker:
         if problem:
             self.problems.append(problem)
         else:
-            self.passed.append(key if exact else f"{key}: rel error < {rtol:.0e}")
+            rel = _("{key}: rel error < {rtol}")
+            self.passed.append(key if exact else rel.format(key=key, rtol=f"{rtol:.0e}"))
 
 
 def export_for_grader(exercise: str, **arrays) -> None:
@@ -241,11 +245,15 @@ def snapshot(arrays: dict) -> dict:
 
 def _as_array(key: str, value) -> np.ndarray:
     if value is None:
-        raise CheckFailed(f"{key}: got None; the function must return a value (missing return?)")
+        raise CheckFailed(
+            _("{key}: got None; the function must return a value (missing return?)").format(key=key)
+        )
     arr = np.asarray(value)
     if arr.dtype == object:
         raise CheckFailed(
-            f"{key}: got a {type(value).__name__}, which is not a number or an array of numbers"
+            _("{key}: got a {type}, which is not a number or an array of numbers").format(
+                key=key, type=type(value).__name__
+            )
         )
     return arr
 
@@ -255,15 +263,21 @@ def compare(
 ) -> str | None:
     """Describe how ``got`` differs from ``expected``, or return None when it does not."""
     if got.shape != expected.shape:
-        return f"{key}: expected shape {expected.shape}, got shape {got.shape}"
+        return _("{key}: expected shape {expected}, got shape {got}").format(
+            key=key, expected=expected.shape, got=got.shape
+        )
     if exact:
         bad = got != expected
     else:
         if not np.issubdtype(got.dtype, np.number) or np.iscomplexobj(got):
-            return f"{key}: expected real numbers, got dtype {got.dtype}"
+            return _("{key}: expected real numbers, got dtype {dtype}").format(
+                key=key, dtype=got.dtype
+            )
         if not np.all(np.isfinite(got)):
             idx = _first(~np.isfinite(got))
-            return f"{key}: not finite at index {idx}: got {got[idx]!r} (overflow? log of 0?)"
+            return _(
+                "{key}: not finite at index {index}: got {value} (overflow? log of 0?)"
+            ).format(key=key, index=idx, value=repr(got[idx]))
         g, e = got.astype(np.float64), expected.astype(np.float64)
         denom = np.maximum(np.abs(g) + np.abs(e), 1e-8)
         rel = np.abs(g - e) / denom
@@ -272,14 +286,19 @@ def compare(
         return None
     idx = _first(bad)
     count = int(np.sum(bad))
-    where = f" at index {idx}" if got.ndim else ""
-    text = (
-        f"{key}: values differ{where}: expected {_fmt(expected[idx])}, got {_fmt(got[idx])}"
-        f" ({count} of {got.size} entries differ"
-    )
-    if not exact:
-        text += f"; tolerance: relative error < {rtol:.0e}"
-    return text + ")"
+    fields = dict(
+        key=key, index=idx, expected=_fmt(expected[idx]), got=_fmt(got[idx]), count=count,
+        size=got.size, rtol=f"{rtol:.0e}",
+    )  # fmt: skip
+    if got.ndim:
+        text = _("{key}: values differ at index {index}: expected {expected}, got {got}")
+    else:
+        text = _("{key}: values differ: expected {expected}, got {got}")
+    if exact:
+        detail = _("({count} of {size} entries differ)")
+    else:
+        detail = _("({count} of {size} entries differ; tolerance: relative error < {rtol})")
+    return f"{text} {detail}".format(**fields)
 
 
 def _first(mask: np.ndarray):
@@ -363,7 +382,7 @@ def check(name: str, **values) -> None:
     except NotImplementedError as err:
         # The stub's message already names the function and the file to edit; raising it
         # afresh spares the student a long traceback through the check's own code.
-        raise NotImplementedError(str(err)) from None
+        raise NotImplementedError(stub_text(str(err))) from None
     if t.mode == "grading":
         print(f"{name}: results")
         print("\n".join(t.lines))
@@ -376,10 +395,30 @@ def check(name: str, **values) -> None:
         )
         print(report)
         raise CheckFailed(
-            f"{name}: {len(t.problems)} problem(s), see above; fix {t.exercise.where}"
+            _("{name}: {count} problem(s), see above; fix {where}").format(
+                name=name, count=len(t.problems), where=t.exercise.where
+            )
         )
     detail = "; ".join(t.passed) or _("all checks pass")
     print(_("{name}: OK ({detail})").format(name=name, detail=detail))
+
+
+# The message every released stub raises (cs231n_course.markers.stub_message writes it).
+_STUB = re.compile(r"^(?P<name>\S+): implement this in (?P<where>.+) \(see the TODO above\)$")
+N_("{name}: implement this in {where} (see the TODO above)")
+
+
+def stub_text(message: str) -> str:
+    """A stub's ``NotImplementedError`` message in the student's language.
+
+    The stubs in the library are the same in every language (the grader keys on their English
+    text), so the translation happens where the message is shown: here, for a check cell.
+    Under the grader (``CS231N_GRADING_SEED``) and for any other message, ``message`` as it is.
+    """
+    match = _STUB.match(message)
+    if match is None or config.GRADING_SEED is not None:
+        return message
+    return _("{name}: implement this in {where} (see the TODO above)").format(**match.groupdict())
 
 
 def _write_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:

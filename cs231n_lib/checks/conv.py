@@ -15,6 +15,7 @@ from cs231n_lib import layers
 from cs231n_lib.checks import CheckFailed, exercise, where_of
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
+from cs231n_lib.i18n import N_
 
 # The deck's worked example: a 4x4 input, a 3x3 filter, pad 1, stride 1 (by hand in the notes).
 LECTURE_X = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=np.float64)
@@ -27,7 +28,9 @@ POOL_X = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]], dtyp
 POOL_OUT = np.array([[6, 8], [3, 4]], dtype=np.float64)
 
 
-_HINT = "pad into a new array (np.pad) and accumulate into new arrays, never into x, w, b or dout"
+_HINT = N_(
+    "pad into a new array (np.pad) and accumulate into new arrays, never into x, w, b or dout"
+)
 
 
 def _conv_forward(t, x, w, b, conv_param):

@@ -12,9 +12,10 @@ import numpy as np
 
 from cs231n_lib import layers
 from cs231n_lib.checks import exercise, snapshot
+from cs231n_lib.i18n import N_
 
 LAYERS = "cs231n_lib/layers.py"
-_HINT = "reshape and transpose into new arrays; never write into x, gamma, beta or dout"
+_HINT = N_("reshape and transpose into new arrays; never write into x, gamma, beta or dout")
 
 
 def _case(t, shape=(3, 4, 3, 5)):
@@ -43,8 +44,10 @@ def _spatial_batchnorm_forward(t):
         "each channel is normalised over N, H and W",
         np.allclose(plain.mean(axis=(0, 2, 3)), 0, atol=1e-9)
         and np.allclose(plain.var(axis=(0, 2, 3)), 1, atol=1e-3),
-        "with gamma = 1, beta = 0 every channel of out should have mean 0 and variance 1 over "
-        "the batch and all positions: move the channels last before reshaping to (N*H*W, C)",
+        N_(
+            "with gamma = 1, beta = 0 every channel of out should have mean 0 and variance 1 over "
+            "the batch and all positions: move the channels last before reshaping to (N*H*W, C)"
+        ),
     )
     t.unchanged("spatial_batchnorm_forward", inputs, before, hint=_HINT)
 

@@ -15,11 +15,14 @@ from cs231n_lib import layers
 from cs231n_lib.checks import CheckFailed, exercise, snapshot
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
+from cs231n_lib.i18n import N_
 
 LAYERS = "cs231n_lib/layers.py"
 FC_NET = "FullyConnectedNet.__init__ and FullyConnectedNet.loss in cs231n_lib/classifiers/fc_net.py"
 
-_HINT = "compute into new arrays (out = a * b, not a *= b); replace bn_param's arrays, do not edit"
+_HINT = N_(
+    "compute into new arrays (out = a * b, not a *= b); replace bn_param's arrays, do not edit"
+)
 
 
 def _bn_case(t, N=6, D=4):
@@ -65,8 +68,10 @@ def _batchnorm_forward(t):
         "training mode uses the batch's own statistics",
         np.allclose(np.asarray(plain).mean(axis=0), 0, atol=1e-9)
         and np.allclose(np.asarray(plain).var(axis=0), 1, atol=1e-3),
-        "with gamma = 1 and beta = 0 every column of out should have mean 0 and (biased) "
-        "variance 1: normalise with the mean and variance of this batch, not the running ones",
+        N_(
+            "with gamma = 1 and beta = 0 every column of out should have mean 0 and (biased) "
+            "variance 1: normalise with the mean and variance of this batch, not the running ones"
+        ),
     )
     bn_param["mode"] = "test"
     x_test = t.rng.standard_normal((3, 4))
@@ -87,9 +92,11 @@ def _check_bn_backward(t, name, fn):
     t.true(
         "dx sums to 0 over the batch",
         np.allclose(np.sum(dx, axis=0), 0, atol=1e-8),
-        "each column of dx should sum to 0 (shifting every example of a feature by the same "
-        "amount does not change the normalised output): the paths through mu and var are "
-        "missing or wrong",
+        N_(
+            "each column of dx should sum to 0 (shifting every example of a feature by the same "
+            "amount does not change the normalised output): the paths through mu and var are "
+            "missing or wrong"
+        ),
     )
     t.unchanged(name, inputs, before, hint=_HINT)
 
@@ -148,8 +155,10 @@ def _dropout_forward(t):
     t.true(
         "kept units are divided by p (inverted dropout)",
         np.allclose(out[kept], x[kept] / p),
-        "a kept unit should be x / p, so that the expected output equals x and test time "
-        "needs no rescaling",
+        N_(
+            "a kept unit should be x / p, so that the expected output equals x and test time "
+            "needs no rescaling"
+        ),
     )
     frac = float(kept.mean())
     t.true(
@@ -221,7 +230,7 @@ def _fc_net_normalization(t):
             f"{norm}: gamma starts at 1, beta at 0",
             all(np.all(model.params[f"gamma{i}"] == 1) and not np.any(model.params[f"beta{i}"])
                 for i in (1, 2)),
-            "every gamma{i} should start as ones and every beta{i} as zeros",
+            N_("every gamma{i} should start as ones and every beta{i} as zeros"),
         )  # fmt: skip
         model.params = {n: t.rng.standard_normal(s) * 0.5 for n, s in shapes.items()}
         model.reg = 0.2

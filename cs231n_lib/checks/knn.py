@@ -10,6 +10,7 @@ import numpy as np
 
 from cs231n_lib.checks import Checker, exercise
 from cs231n_lib.classifiers.knn import KNearestNeighbor
+from cs231n_lib.i18n import N_
 
 
 def _small_case(t: Checker, num_train: int = 9, num_test: int = 5, D: int = 6):
@@ -81,9 +82,11 @@ def _no_loops(t: Checker) -> None:
     t.true(
         "no nan for identical points",
         bool(np.all(np.isfinite(near))),
-        "the distance between identical points is nan: round-off made the squared distance "
-        "slightly negative and np.sqrt of a negative number is nan; clip the squared "
-        "distances at 0 (np.maximum(..., 0)) before np.sqrt",
+        N_(
+            "the distance between identical points is nan: round-off made the squared distance "
+            "slightly negative and np.sqrt of a negative number is nan; clip the squared "
+            "distances at 0 (np.maximum(..., 0)) before np.sqrt"
+        ),
     )
 
 
@@ -134,7 +137,7 @@ def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_fold
     t.true(
         "accuracies are fractions",
         values.size > 0 and bool(np.all((values >= 0) & (values <= 1))),
-        "store accuracies as fractions in [0, 1] (num_correct / num_val), not counts or %",
+        N_("store accuracies as fractions in [0, 1] (num_correct / num_val), not counts or %"),
     )
     complete = sorted(k_to_accuracies) == sorted(k_choices) and all(
         n == num_folds for n in lengths.values()
@@ -163,9 +166,11 @@ def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_fold
         t.true(
             "each fold held out once",
             bool(np.any(np.ptp(table, axis=1) > 0)),
-            "every fold gives exactly the same accuracy for every k: the same fold is held "
-            "out (or the same data predicted) in every iteration; hold out fold i in "
-            "iteration i",
+            N_(
+                "every fold gives exactly the same accuracy for every k: the same fold is held "
+                "out (or the same data predicted) in every iteration; hold out fold i in "
+                "iteration i"
+            ),
         )
     t.true(
         "better than chance",

@@ -17,12 +17,13 @@ from cs231n_lib.checks import CheckFailed, exercise, export_for_grader
 from cs231n_lib.checks._hints import SOFTMAX_UNDERFLOW_HINT
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
+from cs231n_lib.i18n import N_
 
 # Lowest validation accuracy of the tuned two-layer net: CS231n's bar on the full data; fast mode
 # trains on a few hundred images for a few seconds.
 TWO_LAYER_GOAL = {"full": 0.48, "fast": 0.25}
 
-_HINT = (
+_HINT = N_(
     "compute into a new array instead "
     "(e.g. np.where(...) or out = a * b, not a *= b or a[mask] = 0)"
 )
@@ -89,8 +90,10 @@ def _sigmoid_forward(t):
     t.true(
         "no overflow for large |x|",
         not any(issubclass(w.category, RuntimeWarning) for w in caught),
-        "sigmoid_forward warned (overflow in exp?) for x = -1000; use exp(-|x|), which is "
-        "never larger than 1, and pick the formula by the sign of x",
+        N_(
+            "sigmoid_forward warned (overflow in exp?) for x = -1000; use exp(-|x|), which is "
+            "never larger than 1, and pick the formula by the sign of x"
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from cs231n_lib import config
 from cs231n_lib.checks import Checker, exercise, export_for_grader
 from cs231n_lib.checks._hints import SOFTMAX_UNDERFLOW_HINT
 from cs231n_lib.classifiers import linear
+from cs231n_lib.i18n import N_
 
 _FILE = "cs231n_lib/classifiers/linear.py"
 
@@ -144,9 +145,11 @@ def check_linear_classifier_train(t: Checker) -> None:
     t.true(
         "first minibatch",
         np.isclose(history[0], loss0, rtol=1e-9),
-        "the loss of the first step is not the loss on the minibatch that "
-        "rng.choice(num_train, batch_size) draws; sample with exactly that call (it draws with "
-        "replacement) and use X[idx], y[idx], before updating W",
+        N_(
+            "the loss of the first step is not the loss on the minibatch that "
+            "rng.choice(num_train, batch_size) draws; sample with exactly that call (it draws with "
+            "replacement) and use X[idx], y[idx], before updating W"
+        ),
     )
     W1 = W0 - lr * grad0  # (D, C)
     idx = rng.choice(N, batch_size)
@@ -154,15 +157,17 @@ def check_linear_classifier_train(t: Checker) -> None:
     t.true(
         "first update",
         np.isclose(history[1], loss1, rtol=1e-9),
-        "after one step the loss is not that of W - learning_rate * dW; check the update "
-        "(and that each step draws a new minibatch)",
+        N_(
+            "after one step the loss is not that of W - learning_rate * dW; check the update "
+            "(and that each step draws a new minibatch)"
+        ),
     )
     t.close("loss_history", history)
     t.close("W", clf.W)
     t.true(
         "X unchanged",
         np.array_equal(X, X_before),
-        "train changed the training data X in place; index it (X[idx]) into a new array",
+        N_("train changed the training data X in place; index it (X[idx]) into a new array"),
     )
 
 
@@ -235,7 +240,7 @@ def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4
     t.true(
         "accuracies are fractions",
         bool(np.all((accs >= 0) & (accs <= 1))),
-        "accuracies must be fractions in [0, 1], e.g. np.mean(y_pred == y)",
+        N_("accuracies must be fractions in [0, 1], e.g. np.mean(y_pred == y)"),
     )
     best_val = accs[:, 1].max()
     t.true(
