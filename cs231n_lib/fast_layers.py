@@ -14,7 +14,14 @@ their reference (``tests/test_fast_layers.py`` holds the two equal on random sha
   overlapping or gapped windows come from ``sliding_window_view`` and the backward pass adds
   one window offset at a time.
 - ``conv_relu_pool_forward_fast`` / ``conv_relu_pool_backward_fast``: the three in one pass
-  over memory fewer each way (used by :mod:`cs231n_lib.layer_utils`).
+  over memory fewer each way (used by :mod:`cs231n_lib.layer_utils`). For a "same"
+  convolution (stride 1, e.g. 3×3 with pad 1) of an input with even H and W, the usual case,
+  the im2col columns come in **pooling order** (:func:`cs231n_lib.im2col.im2col_pool_order`):
+  the matrix product then writes the four pixels of every 2×2 window into four contiguous
+  blocks, the pool is three ``np.maximum`` calls over long rows instead of strided views with
+  W/2-element inner loops, and its backward pass writes four contiguous blocks. The output and
+  dx are bit for bit those of the composed layers; dw and db are the same sums taken over the
+  positions in another order (equal to float rounding).
 
 **Memory layout.** The arrays these functions return have the documented (N, C, H, W) shape,
 but their memory is laid out channel-major, (C, N, H, W): ``out.transpose(1, 0, 2, 3)`` is a
@@ -156,7 +163,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_forward_fast`: two matrix products and a col2im.
 
     With out_rows = w_rows @ cols + b: dw_rows = dout_rows @ colsᵀ, db = the row sums of
-    dout_rows, dcols = w_rowsᵀ @ dout_rows, and dx = col2im(dcols).
+    dout_rows (both from one product, with cols' row of ones), dcols = w_rowsᵀ @ dout_rows,
+    and dx = col2im(dcols).
 
     Parameters
     ----------
@@ -195,11 +203,12 @@ def _conv_backward_rows(dout_rows, w, b, cols, col2im_rows, compute_dx):
     """
     F, C, HH, WW = w.shape
     K = C * HH * WW
-    db = dout_rows.sum(axis=1).astype(np.result_type(b, dout_rows), copy=False)  # (F,)
-    # dwᵀ = cols · doutᵀ: with both operands read along their rows, BLAS runs this
-    # orientation of the product 10-20% faster than dout_rows @ cols.T on these shapes.
-    dw_t = _matmul(cols[:K], dout_rows.T)  # (C*HH*WW, F); cols[:K] drops the ones
-    dw = np.ascontiguousarray(dw_t.T).reshape(w.shape)  # (F, C, HH, WW)
+    # [dw, db]ᵀ = cols · doutᵀ: cols' last row of ones makes the product's last row db (the
+    # row sums of dout) at no extra pass over dout; with both operands read along their
+    # rows, BLAS runs this orientation 10-20% faster than dout_rows @ cols.T on these shapes.
+    dwb_t = _matmul(cols, dout_rows.T)  # (C*HH*WW + 1, F)
+    dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)  # (F, C, HH, WW)
+    db = dwb_t[K].astype(np.result_type(b, dout_rows), copy=False)  # (F,)
     if not compute_dx:
         return None, dw, db
     w_rows = w.reshape(F, K).astype(dw.dtype, copy=False)
