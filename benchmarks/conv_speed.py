@@ -314,9 +314,13 @@ class Breakdown:
         for fn_name, part in (
             ("_matmul", "matmul"),
             ("im2col", "im2col"),
+            ("im2col_pool_order", "im2col"),
             ("col2im", "col2im"),
+            ("col2im_pool_order", "col2im"),
             ("_pool2x2_forward", "pool"),
             ("_pool2x2_backward", "pool"),
+            ("_pool_phases_forward", "pool"),
+            ("_pool_phases_backward", "pool"),
         ):
             self._wrap(fast_layers, fn_name, self._part(part))
 

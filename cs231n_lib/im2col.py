@@ -205,3 +205,152 @@ def col2im(dcols, x_shape, HH, WW, stride, pad, *, overwrite_dcols=False):
 
     threads.split(add_channels, C, blocks.size)  # channel ranges in parallel threads
     return dx.transpose(1, 0, 2, 3)  # (N, C, H, W)
+
+
+# ---- Columns in pooling order (for a "same" convolution followed by a 2x2 pool) ----
+#
+# When a 2x2 stride-2 max pool follows the convolution, the fused layers of
+# cs231n_lib.fast_layers want the four pixels of every pooling window in four separate
+# contiguous blocks, so that the pool is three np.maximum calls over long contiguous rows
+# instead of strided views with inner loops of W/2 elements. They get that for free by
+# ordering the *columns* of cols as (a, b, n, i, j) -- output pixel (2i + a, 2j + b) of image
+# n -- instead of (n, y, x): the matrix product w_rows @ cols then writes its output in
+# that order, (F, 2, 2, N*H/2*W/2).
+#
+# To keep the copies long in that order too, the input is first split once by the parity of
+# its rows and columns (the "phases" of x, four planes of (H/2, W/2) per channel and image).
+# Output pixel (2i + a, 2j + b) reads input pixel (2i + a + p - pad, 2j + b + q - pad) at
+# kernel offset (p, q); with r = a + p - pad that row is 2(i + r//2) + r%2: row i + r//2 of
+# phase plane r%2. So each (kernel offset, output phase) block of cols is one *shifted* copy
+# of a whole phase plane, exactly as in the "same" path of im2col above, with the few columns
+# whose window pixel lies in the padding zeroed afterwards.
+
+
+def pool_order_applies(x_shape, HH, WW, stride, pad):
+    """True when im2col_pool_order can be used: a "same" convolution and an even H and W."""
+    N, C, H, W = x_shape
+    return _same_shift(x_shape, HH, WW, stride, pad) and H % 2 == 0 and W % 2 == 0
+
+
+def _phase_shift(k, pad):
+    """For output phase + kernel offset k (= a + p): (input phase, shift in phase rows)."""
+    r = k - pad
+    return r % 2, r // 2
+
+
+def _phase_split(x):
+    """x (N, C, H, W), any strides, H and W even, as its four phases (C, 2, 2, N*H/2*W/2).
+
+    ``xs[c, s, t, (n, u, v)] = x[n, c, 2u + s, 2v + t]``; a new contiguous array.
+    """
+    N, C, H, W = x.shape
+    Hh, Wh = H // 2, W // 2
+    v = x.transpose(1, 0, 2, 3).reshape(C, N, Hh, 2, Wh, 2)  # a view: split H and W in two
+    xs = np.empty((C, 2, 2, N, Hh, Wh), dtype=x.dtype)
+
+    def split_channels(c0, c1):
+        for s in range(2):
+            for t in range(2):
+                xs[c0:c1, s, t] = v[c0:c1, :, :, s, :, t]
+
+    threads.split(split_channels, C, xs.size)
+    return xs.reshape(C, 2, 2, N * Hh * Wh)
+
+
+def _pool_order_blocks(x_shape, HH, WW, pad):
+    """Yield (p, q, a, b, s, t, shift, i0, i1, j0, j1) for every kernel offset, output phase.
+
+    Kernel offsets (p, q) come in row-major order and the four output phases (a, b) inside
+    each: every input pixel then collects its col2im sum in the same order as in col2im.
+    """
+    N, C, H, W = x_shape
+    Hh, Wh = H // 2, W // 2
+    for p in range(HH):
+        for q in range(WW):
+            for a in range(2):
+                s, du = _phase_shift(a + p, pad)
+                i0, i1 = max(0, -du), min(Hh, Hh - du)
+                for b in range(2):
+                    t, dv = _phase_shift(b + q, pad)
+                    j0, j1 = max(0, -dv), min(Wh, Wh - dv)
+                    yield p, q, a, b, s, t, du * Wh + dv, i0, i1, j0, j1
+
+
+def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
+    """im2col for a "same" convolution, with the columns in pooling order (a, b, n, i, j).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W); H and W even (see :func:`pool_order_applies`)
+    HH, WW, pad : int
+        Window size and padding, with H + 2*pad - HH + 1 == H (stride 1).
+    ones_row : bool
+        As in :func:`im2col`.
+
+    Returns
+    -------
+    cols : ndarray, shape (C*HH*WW (+ 1), 4*N*H/2*W/2)
+        ``cols[(c, p, q), (a, b, n, i, j)] = xpad[n, c, 2i + a + p, 2j + b + q]``: the same
+        columns as :func:`im2col`'s, reordered.
+    """
+    N, C, H, W = x.shape
+    if not pool_order_applies(x.shape, HH, WW, 1, pad):
+        raise ValueError(
+            f"im2col_pool_order needs a 'same' convolution of an input with even H and W, got "
+            f"x {x.shape}, window {HH}x{WW}, pad {pad}; use im2col"
+        )
+    Hh, Wh = H // 2, W // 2
+    P4 = N * Hh * Wh
+    K = C * HH * WW
+    xs = _phase_split(x)  # (C, 2, 2, P4)
+    cols = np.empty((K + bool(ones_row), 4 * P4), dtype=x.dtype)
+    if ones_row:
+        cols[K] = 1
+    blocks = cols[:K].reshape(C, HH, WW, 2, 2, P4)  # a view of cols
+    plan = list(_pool_order_blocks(x.shape, HH, WW, pad))
+
+    def copy_channels(c0, c1):
+        for p, q, a, b, s, t, shift, i0, i1, j0, j1 in plan:
+            block = blocks[c0:c1, p, q, a, b]  # (c1 - c0, P4)
+            lo, hi = max(0, -shift), min(P4, P4 - shift)
+            block[:, lo:hi] = xs[c0:c1, s, t, lo + shift : hi + shift]
+            _zero_padding_columns(block.reshape(c1 - c0, N, Hh, Wh), i0, i1, j0, j1)
+
+    threads.split(copy_channels, C, cols.size)
+    return cols
+
+
+def col2im_pool_order(dcols, x_shape, HH, WW, pad):
+    """The adjoint of :func:`im2col_pool_order`: dx from dcols in pooling order.
+
+    dcols (C*HH*WW, 4*N*H/2*W/2) is overwritten (its padding entries are zeroed); pass a
+    scratch array. Every pixel of dx collects its sum in the same order as in :func:`col2im`
+    (kernel offsets in row-major order), so the two give the same dx bit for bit.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        A new array, laid out (C, N, H, W) in memory.
+    """
+    N, C, H, W = x_shape
+    Hh, Wh = H // 2, W // 2
+    P4 = N * Hh * Wh
+    blocks = dcols.reshape(C, HH, WW, 2, 2, P4)
+    dxs = np.zeros((C, 2, 2, P4), dtype=dcols.dtype)  # dx by phase
+    dx = np.empty((C, N, H, W), dtype=dcols.dtype)
+    dv = dx.reshape(C, N, Hh, 2, Wh, 2)  # a view
+    plan = list(_pool_order_blocks(x_shape, HH, WW, pad))
+
+    def add_channels(c0, c1):
+        for p, q, a, b, s, t, shift, i0, i1, j0, j1 in plan:
+            block = blocks[c0:c1, p, q, a, b]  # (c1 - c0, P4)
+            _zero_padding_columns(block.reshape(c1 - c0, N, Hh, Wh), i0, i1, j0, j1)
+            lo, hi = max(0, -shift), min(P4, P4 - shift)
+            target = dxs[c0:c1, s, t, lo + shift : hi + shift]
+            target += block[:, lo:hi]
+        for s in range(2):  # merge the phases back into (C, N, H, W)
+            for t in range(2):
+                dv[c0:c1, :, :, s, :, t] = dxs[c0:c1, s, t].reshape(c1 - c0, N, Hh, Wh)
+
+    threads.split(add_channels, C, blocks.size)
+    return dx.transpose(1, 0, 2, 3)

@@ -198,8 +198,15 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
 # ---- With spatial batch normalisation (support code for the conv-net challenge) ----
 
 from cs231n_lib.fast_layers import (  # noqa: E402
+    _batchnorm_rows_backward,
+    _batchnorm_rows_forward,
+    _conv_backward_pool_order,
+    _conv_product,
     _pool2x2_backward,
     _pool2x2_forward,
+    _pool_phases_backward,
+    _pool_phases_forward,
+    _use_pool_order,
     spatial_batchnorm_backward_fast,
     spatial_batchnorm_forward_fast,
 )
@@ -269,6 +276,17 @@ def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_p
     """
     if not pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
         raise ValueError(f"conv_bn_relu_pool needs a 2x2 stride-2 pool, got {pool_param}")
+    if _use_pool_order(x.shape, w.shape, conv_param):
+        # Columns in pooling order (see cs231n_lib.im2col): batchnorm does not care about the
+        # order inside a channel, and the pool then runs on contiguous blocks.
+        N, F, H, W = x.shape[0], w.shape[0], x.shape[2], x.shape[3]
+        prod, cols, _ = _conv_product(x, w, b, conv_param, pool_order=True)  # (F, 4*N*H*W/4)
+        y, bn_cache = _batchnorm_rows_forward(prod, gamma, beta, bn_param)  # (F, 4*N*H*W/4)
+        del prod  # the conv output is not needed any more: free it before pooling
+        pooled, masks = _pool_phases_forward(y.reshape(F, 4, -1), relu=True)  # (F, N*H*W/4)
+        out = pooled.reshape(F, N, H // 2, W // 2).swapaxes(0, 1)
+        conv_cache = (x, w, b, conv_param, cols, "pool order")
+        return out, (conv_cache, bn_cache, masks, out)
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
     y, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_param)
     del a  # the conv output is not needed any more: free it before pooling
@@ -284,6 +302,13 @@ def conv_bn_relu_pool_backward(dout, cache, *, compute_dx=True):
     conv_cache, bn_cache, masks, out = cache
     xhat = bn_cache[0]  # (F, N*H*W)
     N, F, Hp, Wp = out.shape
+    if len(conv_cache) == 6:  # columns in pooling order
+        P4 = N * Hp * Wp
+        dout_rows = dout.swapaxes(0, 1).reshape(F, P4)  # a copy only if not channel-major
+        dy = _pool_phases_backward(dout_rows, masks, relu_out=out.swapaxes(0, 1).reshape(F, P4))
+        da, dgamma, dbeta = _batchnorm_rows_backward(dy.reshape(F, 4 * P4), bn_cache)
+        dx, dw, db = _conv_backward_pool_order(da, conv_cache, compute_dx)
+        return dx, dw, db, dgamma, dbeta
     dy_cm = np.empty((F, N, 2 * Hp, 2 * Wp), dtype=np.result_type(xhat, dout))
     _pool2x2_backward(dout.swapaxes(0, 1), masks, dy_cm, relu_out=out.swapaxes(0, 1))
     da, dgamma, dbeta = spatial_batchnorm_backward_fast(dy_cm.swapaxes(0, 1), bn_cache)

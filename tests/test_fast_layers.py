@@ -226,7 +226,13 @@ def test_fused_conv_relu_pool_equals_the_naive_layers_exactly_with_ties(pad, siz
     np.testing.assert_array_equal(db, db_n)
 
 
-def test_fused_layer_equals_the_fast_layers_composed_bitwise():
+@pytest.mark.parametrize("pool_order", [True, False], ids=["pool-order", "channel-order"])
+def test_fused_layer_equals_the_fast_layers_composed(monkeypatch, pool_order):
+    # The fused layer orders its im2col columns for the pool (cs231n_lib.im2col) unless that
+    # is switched off. The output and dx are the same numbers bit for bit either way; dw and
+    # db are sums over the N*H*W positions, which pooling order adds up in another order, so
+    # there they agree to float32 rounding (and bitwise in channel order).
+    monkeypatch.setattr(fast_layers, "_use_pool_order", lambda *args: pool_order)
     rng = np.random.default_rng(8)
     x, w, b = frozen(
         rng.standard_normal((4, 3, 12, 12)).astype(np.float32),
@@ -238,13 +244,62 @@ def test_fused_layer_equals_the_fast_layers_composed_bitwise():
     pooled, pool_cache = max_pool_forward_fast(a, pool)
     expected = np.maximum(pooled, 0)
     out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+    assert len(cache[0]) == (6 if pool_order else 5)  # the path asked for was taken
     np.testing.assert_array_equal(out, expected)
     assert out.dtype == np.float32
     (dout,) = frozen(rng.standard_normal(out.shape).astype(np.float32))
     da = max_pool_backward_fast(np.where(expected > 0, dout, 0), pool_cache)
-    for g, g_ref in zip(conv_relu_pool_backward(dout, cache), conv_backward_fast(da, conv_cache),
-                        strict=True):  # fmt: skip
-        np.testing.assert_array_equal(g, g_ref)
+    dx, dw, db = conv_relu_pool_backward(dout, cache)
+    dx_ref, dw_ref, db_ref = conv_backward_fast(da, conv_cache)
+    np.testing.assert_array_equal(dx, dx_ref)
+    for g, g_ref in ((dw, dw_ref), (db, db_ref)):
+        assert g.dtype == np.float32 and g.shape == g_ref.shape
+        if pool_order:
+            np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-5 * np.max(np.abs(g_ref)))
+        else:
+            np.testing.assert_array_equal(g, g_ref)
+
+
+@pytest.mark.parametrize(
+    "x_shape, k", [((2, 3, 8, 6), 3), ((3, 2, 4, 4), 5), ((2, 4, 8, 8), 7), ((1, 1, 2, 2), 3),
+                   ((2, 3, 6, 10), 1), ((4, 16, 8, 8), 3)],
+)  # fmt: skip
+@pytest.mark.parametrize("n_threads", [1, 3])
+def test_pool_order_im2col_is_a_column_permutation_and_col2im_is_bitwise_col2im(
+    monkeypatch, x_shape, k, n_threads
+):
+    monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    monkeypatch.setattr(threads, "THREADS", n_threads)
+    N, C, H, W = x_shape
+    pad = (k - 1) // 2
+    rng = np.random.default_rng(15)
+    (x,) = frozen(rng.standard_normal(x_shape).astype(np.float32))
+    assert im2col.pool_order_applies(x_shape, k, k, 1, pad)
+    cols = im2col_fn(x, k, k, 1, pad, ones_row=True)
+
+    def to_pool_order(a):  # columns (n, 2i + a, 2j + b) -> (a, b, n, i, j)
+        a6 = a.reshape(-1, N, H // 2, 2, W // 2, 2)
+        return np.ascontiguousarray(a6.transpose(0, 3, 5, 1, 2, 4)).reshape(a.shape[0], -1)
+
+    np.testing.assert_array_equal(im2col.im2col_pool_order(x, k, k, pad, ones_row=True),
+                                  to_pool_order(cols))  # fmt: skip
+    dcols = rng.standard_normal((C * k * k, cols.shape[1])).astype(np.float32)
+    dx = col2im(dcols, x_shape, k, k, 1, pad)
+    dx_pool = im2col.col2im_pool_order(to_pool_order(dcols), x_shape, k, k, pad)
+    np.testing.assert_array_equal(dx_pool, dx)  # same sums in the same order
+    assert dx_pool.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]
+
+
+def test_pool_order_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="even H and W"):
+        im2col.im2col_pool_order(np.zeros((1, 1, 5, 6)), 3, 3, 1)
+    assert not im2col.pool_order_applies((1, 1, 8, 8), 3, 3, 2, 1)  # stride 2
+    assert not im2col.pool_order_applies((1, 1, 8, 8), 3, 3, 1, 0)  # not "same"
+    x, w, b = np.ones((2, 1, 4, 4)), np.ones((2, 1, 3, 3)), np.zeros(2)
+    pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = conv_relu_pool_forward(x, w, b, {"stride": 1, "pad": 1}, pool)
+    with pytest.raises(ValueError, match="conv_relu_pool_backward"):
+        conv_backward_fast(np.ones((2, 2, 4, 4)), cache[0])  # columns in pooling order
 
 
 @pytest.mark.parametrize(
@@ -399,3 +454,40 @@ def test_spatial_batchnorm_fast_test_mode_and_float32():
     np.testing.assert_allclose(test_out, out, atol=1e-3)
     with pytest.raises(ValueError, match="'train' or 'test'"):
         spatial_batchnorm_forward_fast(x, gamma, beta, {"mode": "eval"})
+
+
+@pytest.mark.parametrize("pool_order", [True, False], ids=["pool-order", "channel-order"])
+def test_conv_bn_relu_pool_equals_the_plain_composition(monkeypatch, pool_order):
+    # Both paths of the fused conv-bn-relu-pool layer against the naive conv, the reference
+    # batchnorm, a ReLU and the naive pool, forward and backward (by the chain rule through
+    # the naive layers and the fast batchnorm backward, which is checked above).
+    from cs231n_lib import layer_utils
+    from cs231n_lib.layer_utils import conv_bn_relu_pool_backward, conv_bn_relu_pool_forward
+    from cs231n_lib.layers import relu_backward, relu_forward
+
+    monkeypatch.setattr(layer_utils, "_use_pool_order", lambda *args: pool_order)
+    rng = np.random.default_rng(16)
+    x, w, b, gamma, beta = frozen(rng.standard_normal((3, 2, 8, 8)),
+                                  rng.standard_normal((4, 2, 3, 3)), rng.standard_normal(4),
+                                  rng.standard_normal(4), rng.standard_normal(4))  # fmt: skip
+    conv_param, pool = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    bn_param, bn_ref = {"mode": "train"}, {"mode": "train"}
+    out, cache = conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool)
+    assert len(cache[0]) == (6 if pool_order else 5)
+    a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+    y, bn_cache = spatial_batchnorm_forward_fast(a, gamma, beta, bn_ref)
+    np.testing.assert_allclose(y, spatial_batchnorm_reference(a, gamma, beta), rtol=1e-10,
+                               atol=1e-10)  # fmt: skip
+    r, relu_cache = relu_forward(y)
+    expected, pool_cache = max_pool_forward_naive(r, pool)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    for key in ("running_mean", "running_var"):
+        np.testing.assert_allclose(bn_param[key], bn_ref[key], rtol=1e-12)
+    (dout,) = frozen(rng.standard_normal(out.shape))
+    dy = relu_backward(max_pool_backward_naive(dout, pool_cache), relu_cache)
+    da, dgamma_ref, dbeta_ref = spatial_batchnorm_backward_fast(dy, bn_cache)
+    dx_ref, dw_ref, db_ref = conv_backward_naive(da, conv_cache)
+    grads = conv_bn_relu_pool_backward(dout, cache)
+    refs = (dx_ref, dw_ref, db_ref, dgamma_ref, dbeta_ref)
+    for name, g, g_ref in zip(("dx", "dw", "db", "dgamma", "dbeta"), grads, refs, strict=True):
+        np.testing.assert_allclose(g, g_ref, rtol=1e-9, atol=1e-9, err_msg=name)

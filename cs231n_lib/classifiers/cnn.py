@@ -159,12 +159,16 @@ class ThreeLayerConvNet:
         loss, grads = 0.0, {}
         # TODO: backward pass: softmax loss plus the L2 term, and the gradients of that total
         # for all six parameters, stored in grads under the same names as in self.params.
+        # (conv_relu_pool_backward(..., compute_dx=False) skips the gradient for the images,
+        # which nothing needs.)
         ### BEGIN SOLUTION
         data_loss, dscores = softmax_loss(scores, y)  # (N, num_classes)
         loss = data_loss + 0.5 * self.reg * sum(np.sum(W * W) for W in (W1, W2, W3))
         dhidden, dW3, grads["b3"] = affine_backward(dscores, cache3)  # (N, hidden_dim)
         dpooled, dW2, grads["b2"] = affine_relu_backward(dhidden, cache2)
-        _, dW1, grads["b1"] = conv_relu_pool_backward(dpooled, cache1)
+        # The gradient for the images is not needed: compute_dx=False skips it (and its
+        # col2im), which is most of the first layer's backward pass.
+        _, dW1, grads["b1"] = conv_relu_pool_backward(dpooled, cache1, compute_dx=False)
         grads["W1"] = dW1 + self.reg * W1
         grads["W2"] = dW2 + self.reg * W2
         grads["W3"] = dW3 + self.reg * W3
