@@ -36,6 +36,7 @@ import zipfile
 from pathlib import Path
 
 from cs231n_course.grader.types import Limits
+from cs231n_lib.atomic import atomic_file
 
 # What the autograder carries of the instructor's tree (everything grading reads).
 COURSE_FILES = (
@@ -140,8 +141,7 @@ def build_autograder(source_root: Path, dest: Path) -> list[str]:
         }
     )
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with atomic_file(dest, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.external_attr = (stat.S_IFREG | 0o755) << 16
@@ -151,7 +151,6 @@ def build_autograder(source_root: Path, dest: Path) -> list[str]:
         archive.writestr(secret, secrets.token_hex(32) + "\n")
         for rel in files:
             archive.write(source_root / rel, f"course/{rel}")
-    os.replace(tmp, dest)
     return files
 
 

@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from cs231n_course import manual_grading
+from cs231n_course import manual
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
 from cs231n_course.grader.unpack import shown_name
 from cs231n_lib.atomic import write_atomic
@@ -210,7 +210,7 @@ def not_graded_markdown(student: str, source: str, reason: str) -> str:
 
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
     """Gradebook, feedback pages and summary, rebuilt from the stored results, with the points
-    TAs entered in the manual-grading sheets merged in (``manual_grading``).
+    TAs entered in the manual-grading sheets merged in (``cs231n_course.manual``).
 
     Every submission gets a feedback page: its result, or a "not graded yet" page when the
     grader failed on it (it is retried on the next run).
@@ -228,17 +228,17 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
             reason = failed.get(sub.student, "not graded in this run (it was interrupted?)")
             write_atomic(page, not_graded_markdown(sub.student, source, reason))
     as_json = [(student, result.to_json()) for student, result in rows]
-    manual = manual_grading.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
-    manual_grading.write_all(batch.out, manual, write_atomic, batch.course)
+    marks = manual.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
+    manual.write_all(batch.out, marks, write_atomic, batch.course)
     for (student, result), (_, data) in zip(rows, as_json, strict=True):
         write_atomic(
             batch.out / "feedback" / f"{student}.md",
             feedback_markdown(student, sources[student], result)
-            + manual_grading.feedback_section(student, data, manual),
+            + manual.feedback_section(student, data, marks),
         )
     write_atomic(
         batch.out / "gradebook.csv",
-        manual_grading.gradebook_csv(gradebook_csv(batch.course, rows), manual),
+        manual.gradebook_csv(gradebook_csv(batch.course, rows), marks),
     )
     text = summary_markdown(
         batch.course,
@@ -249,7 +249,7 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
         seed_source=batch.seed_source,
         **summary,
     )
-    write_atomic(batch.out / "summary.md", text + manual_grading.summary_section(batch.out, manual))
+    write_atomic(batch.out / "summary.md", text + manual.summary_section(batch.out, marks))
     return BatchReport(
         batch.out / "gradebook.csv",
         batch.out / "summary.md",

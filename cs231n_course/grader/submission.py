@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from cs231n_course import manual_grading, markers
+from cs231n_course import manual, markers
 from cs231n_course.grader import tuning
 from cs231n_course.grader.course import context_key
 from cs231n_course.grader.nbval_pass import prepare_workspace, run_pass
@@ -105,7 +105,7 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
             course.max_points,
             list(verdicts.values()),
             notes=unpacked.notes + regions.notes + notes,
-            answers=manual_grading.collect_answers(staging, unpacked.files, course),
+            answers=manual.collect_answers(staging, unpacked.files, course),
             stats={
                 "passes": stats.passes,
                 "seconds": round(stats.seconds, 2),

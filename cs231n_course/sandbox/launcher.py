@@ -55,7 +55,6 @@ from cs231n_course.sandbox.policy import RLIMITS, Policy, record_exit
 from cs231n_course.sandbox.probe import probe_here
 
 __all__ = ["RLIMITS", "Policy", "main", "netns_exec", "record_exit", "run"]
-_drop_privileges = drop_privileges  # the name uidonly calls it by
 
 NAMESPACE_FLAGS = {
     "mount": ss.CLONE_NEWNS,

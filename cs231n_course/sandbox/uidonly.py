@@ -33,8 +33,9 @@ import time
 import traceback
 from pathlib import Path
 
-from cs231n_course.sandbox import launcher
 from cs231n_course.sandbox import syscalls as ss
+from cs231n_course.sandbox.newroot import drop_privileges
+from cs231n_course.sandbox.policy import Policy, record_exit
 from cs231n_course.sandbox.uids import processes_of
 
 SCRATCH_PARENT = "/tmp"
@@ -63,7 +64,7 @@ def _readable_copy(src: str, dst: Path) -> None:
 COPY_BACK_BYTES = 256 << 20  # the grader reads at most this much of one export
 
 
-def prepare(policy: launcher.Policy, argv: list[str]) -> tuple[Path, dict[str, str], list[str]]:
+def prepare(policy: Policy, argv: list[str]) -> tuple[Path, dict[str, str], list[str]]:
     """Build the scratch folder; return it, the path mapping and the rewritten argv."""
     scratch = Path(tempfile.mkdtemp(prefix="cs231n-kernel-", dir=SCRATCH_PARENT))
     os.chmod(scratch, 0o711)
@@ -116,7 +117,7 @@ def prepare(policy: launcher.Policy, argv: list[str]) -> tuple[Path, dict[str, s
     return scratch, mapping, new_argv
 
 
-def _copy_back(policy: launcher.Policy, mapping: dict[str, str]) -> None:
+def _copy_back(policy: Policy, mapping: dict[str, str]) -> None:
     """What the kernel wrote into a writable bind (the tuning exports), copied to the real
     folder: regular files at its top level only, never following a link the kernel made."""
     for src, dst, writable in policy.binds:
@@ -145,7 +146,7 @@ def remap(value: str, mapping: dict[str, str]) -> str:
     return ":".join(parts)
 
 
-def run(policy: launcher.Policy, argv: list[str]) -> int:
+def run(policy: Policy, argv: list[str]) -> int:
     """Run ``argv`` as the policy's uid with its rlimits; the status file says "uid-only"."""
     if os.geteuid() != 0:
         raise RuntimeError("uid-only isolation needs root (to switch to the sandbox uid)")
@@ -165,7 +166,7 @@ def run(policy: launcher.Policy, argv: list[str]) -> int:
             os.dup2(null, 0)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
-            launcher._drop_privileges(policy, True)
+            drop_privileges(policy, True)
             os.chdir(cwd)
             os.closerange(3, 65536)
             os.execve(argv[0], argv, env)
@@ -196,7 +197,7 @@ def run(policy: launcher.Policy, argv: list[str]) -> int:
         result["oom_kills"] = 1
     if usage is not None:
         result["peak_memory"] = usage.ru_maxrss * 1024
-    return launcher.record_exit(policy, result, status, usage)
+    return record_exit(policy, result, status, usage)
 
 
 def _rss_of(uid: int) -> int:
