@@ -5,3 +5,16 @@ Students fill in the marked student regions of this package and of the notebooks
 """
 
 __version__ = "1.0.0"
+
+
+def _in_korean_ipython() -> bool:
+    import os
+    import sys
+
+    return "IPython" in sys.modules and os.environ.get("CS231N_LANG", "").lower().startswith("ko")
+
+
+if _in_korean_ipython():  # show an unfilled stub's error in Korean (cs231n_lib.i18n)
+    from cs231n_lib import i18n as _i18n
+
+    _i18n.install_ipython_stub_handler()

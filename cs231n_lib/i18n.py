@@ -148,3 +148,52 @@ def use_hangul_font() -> str | None:
     if name not in families:
         matplotlib.rcParams["font.family"] = [*families, name]
     return name
+
+
+# --- a stub raised outside a check cell, in IPython ----------------------------------------
+# The library's stubs raise NotImplementedError("<name>: implement this in <file> (see the TODO
+# above)") in English in every language: the grader and `submit` recognise stubs by that text.
+# check() shows it translated (checks.stub_text); a stub reached from any other cell is shown
+# translated by this IPython handler. It changes only what is drawn: the exception raised, and
+# the error's ename/evalue that the kernel reports and a notebook stores, stay the English ones.
+
+
+def _show_stub_translated(shell, etype, value, tb, tb_offset=None):
+    """IPython custom-exception handler (``shell.set_custom_exc``) for NotImplementedError."""
+    from cs231n_lib.checks import stub_text
+
+    message = str(value)
+    korean = stub_text(message) if config.LANG != "en" else message
+    if korean == message or hasattr(value, "_render_traceback_"):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+    shown = etype(korean)  # a copy for the drawing only, with the original's chain
+    shown.__cause__, shown.__context__ = value.__cause__, value.__context__
+    shown.__suppress_context__ = value.__suppress_context__
+    stb = shell.InteractiveTB.structured_traceback(etype, shown, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, stb)
+    return None
+
+
+def install_ipython_stub_handler() -> bool:
+    """Under ``CS231N_LANG=ko`` in an IPython kernel, show stub errors in Korean (see above).
+
+    Does nothing under the grader (``CS231N_GRADING_SEED``), outside IPython, or when the
+    notebook already installed a custom exception handler of its own. Idempotent (autoreload
+    imports the library again). Returns whether the handler is installed.
+    """
+    if config.LANG == "en" or config.GRADING_SEED is not None:
+        return False
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+    if getattr(shell, "_cs231n_stub_handler", False):  # ours (or ours, disabled by IPython)
+        return NotImplementedError in shell.custom_exceptions
+    if shell.custom_exceptions:  # someone else's handler: leave it alone
+        return False
+    shell.set_custom_exc((NotImplementedError,), _show_stub_translated)
+    shell._cs231n_stub_handler = True
+    return True

@@ -113,10 +113,14 @@ class ConvArithmeticExplorer:
         """One line: the output volume with the formula, and the parameter count."""
         s = self.state()
         K, F, C = self.num_filters.value, self.filter_size.value, self.depth.value
-        params = f"parameters {K} × ({F}·{F}·{C} + 1) = {s['params']:,}"
+        params = _("parameters {K} × ({F}·{F}·{C} + 1) = {count:,}").format(
+            K=K, F=F, C=C, count=s["params"]
+        )
         if s["error"]:
-            return f"⚠ does not fit: {s['error']}. {params}"
-        return f"output {s['out']} × {s['out']} × {K}: {s['formula']}; {params}"
+            return _("⚠ does not fit: {error}. {params}").format(error=s["error"], params=params)
+        return _("output {out} × {out} × {K}: {formula}; {params}").format(
+            out=s["out"], K=K, formula=s["formula"], params=params
+        )
 
     def draw(self, fig) -> None:
         """The padded input, shaded by how many windows cover each cell; window outlines."""
@@ -228,10 +232,15 @@ class FilterBrowser:
             return _("filter {f}: choose at least one image").format(f=f)
         means = self.activations[chosen, f].mean(axis=(1, 2))  # (len(chosen),)
         best = chosen[int(np.argmax(means))]
-        return (
-            f"filter {f} of {len(self.W1)}: strongest mean activation "
-            f"{float(means.max()):.3g} on {self.labels[best]}; "
-            f"{float(np.mean(self.activations[chosen, f] > 0)):.0%} of positions active"
+        return _(
+            "filter {f} of {count}: strongest mean activation {mean:.3g} on {image}; "
+            "{active:.0%} of positions active"
+        ).format(
+            f=f,
+            count=len(self.W1),
+            mean=float(means.max()),
+            image=self.labels[best],
+            active=float(np.mean(self.activations[chosen, f] > 0)),
         )
 
     def draw(self, fig) -> None:

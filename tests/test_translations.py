@@ -139,7 +139,7 @@ def test_check_failure_details_and_stub_in_korean(monkeypatch, capsys):
     assert out.startswith("relu_forward: 실패\n"), out
     assert "값이 다릅니다. 기대한 값" in out and "항목 24개 중" in out
     assert "relu_forward이(가) x을(를) 제자리에서 바꿨습니다. 대신 새 배열로 계산하세요" in out
-    assert "고칠 곳: relu_forward in cs231n_lib/layers.py" in out
+    assert "고칠 곳: cs231n_lib/layers.py의 relu_forward" in out
     grading_ko = run("relu_forward", mode="grading", seed=7).lines
 
     monkeypatch.setattr(config, "LANG", "en")

@@ -14,11 +14,13 @@ import html
 import io
 import json
 import re
+import tempfile
 from pathlib import Path
 
 from cs231n_course import manual
+from cs231n_course.grader import reasons_ko
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
-from cs231n_course.grader.unpack import shown_name
+from cs231n_course.grader.unpack import shown_name, unpack
 from cs231n_lib.atomic import write_atomic
 
 
@@ -56,8 +58,8 @@ def _cell(text: str) -> str:
     return escape(text)
 
 
-# The feedback page's own words in Korean (korean3). The reasons in it (from scoring) and the
-# manual-grading section stay English for now.
+# The feedback page's own words in Korean. The grader's reasons and notes are translated as the
+# page is drawn (reasons_ko); the stored results, the gradebook and the summary stay English.
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 _FEEDBACK_KO = {
     "# Grading feedback: {student}": "# 채점 결과: {student}",
@@ -70,6 +72,14 @@ _FEEDBACK_KO = {
     "pass": "통과",
     "FAIL": "실패",
     "## Notes on your files": "## 제출한 파일에 대한 참고 사항",
+    "**Not graded yet**: the grader could not grade this submission this time (a problem of "
+    "the grading machine, not of your files). The instructor re-runs the grader; you need not "
+    "do anything.": (
+        "**아직 채점되지 않음**: 이번에는 채점기가 이 제출물을 채점하지 못했습니다(여러분의 "
+        "파일이 아니라 채점하는 컴퓨터의 문제입니다). 담당자가 채점기를 다시 실행하니 여러분은 "
+        "아무것도 하지 않아도 됩니다."
+    ),
+    "Submission: {source}": "제출물: {source}",
     "Each check ran on inputs you have not seen (a grading seed), in a fresh kernel, with "
     "your regions spliced into the course's own files; its printed results were compared "
     "with those of the reference solution on the same inputs. Code outside your student "
@@ -96,9 +106,7 @@ def feedback_markdown(student: str, source: str, result: SubmissionResult, lang:
     ``lang`` is ``"en"`` or ``"ko"``; by default :func:`feedback_language` of the result.
     """
     lang = lang or feedback_language(result)
-
-    def t(text: str) -> str:
-        return _FEEDBACK_KO.get(text, text) if lang == "ko" else text
+    t, why = _words(lang)
 
     lines = [
         t("# Grading feedback: {student}").format(student=escape(student)),
@@ -124,11 +132,11 @@ def feedback_markdown(student: str, source: str, result: SubmissionResult, lang:
         verdict = t("pass") if e.passed else t("FAIL")
         lines.append(
             f"| `{e.exercise}` | {escape(e.notebook)} | {_fmt(e.points)} / "
-            f"{_fmt(e.max_points)} | **{verdict}**: {_cell(e.reason)} |"
+            f"{_fmt(e.max_points)} | **{verdict}**: {_cell(why(e.reason))} |"
         )
     if result.notes:
         lines += ["", t("## Notes on your files"), ""]
-        lines += [f"- {_cell(n)}" for n in result.notes]
+        lines += [f"- {_cell(why(n))}" for n in result.notes]
     lines += [
         "",
         t(
@@ -190,22 +198,46 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-def not_graded_markdown(student: str, source: str, reason: str) -> str:
-    """The page of a submission the grader could not grade this time (a grader problem)."""
+def _words(lang: str):
+    """The page's fixed words and the grader's reasons in ``lang``: two functions of text."""
+    if lang != "ko":
+        return (lambda text: text), (lambda text: text)
+    return (lambda text: _FEEDBACK_KO.get(text, text)), reasons_ko.translate_reason
+
+
+def not_graded_markdown(student: str, source: str, reason: str, lang: str = "en") -> str:
+    """The page of a submission the grader could not grade this time (a grader problem), in
+    ``lang`` (see :func:`submission_language`)."""
+    t, why = _words(lang)
     return "\n".join(
         [
-            f"# Grading feedback: {escape(student)}",
+            t("# Grading feedback: {student}").format(student=escape(student)),
             "",
-            f"Submission: {escape(source)}",
+            t("Submission: {source}").format(source=escape(source)),
             "",
-            "**Not graded yet**: the grader could not grade this submission this time "
-            "(a problem of the grading machine, not of your files). The instructor re-runs "
-            "the grader; you need not do anything.",
+            t(
+                "**Not graded yet**: the grader could not grade this submission this time (a "
+                "problem of the grading machine, not of your files). The instructor re-runs the "
+                "grader; you need not do anything."
+            ),
             "",
-            f"> {escape(reason)}",
+            f"> {escape(why(reason))}",
             "",
         ]
     )
+
+
+def submission_language(sub: Submission, course: Course) -> str:
+    """The feedback language of a submission that has no result (:func:`feedback_language`
+    of its answers): unpacked with the grader's own limits into a scratch folder and read;
+    English when it cannot be read."""
+    with tempfile.TemporaryDirectory(prefix="cs231n-lang-") as scratch:
+        try:
+            unpacked = unpack(sub, Path(scratch) / "staging")
+            answers = manual.collect_answers(Path(scratch) / "staging", unpacked.files, course)
+        except Exception:  # a submission the grader refuses: its page stays English
+            return "en"
+    return feedback_language(SubmissionResult("", 0, [], answers=answers))
 
 
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
@@ -226,15 +258,17 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
             sources[sub.student] = source
         else:
             reason = failed.get(sub.student, "not graded in this run (it was interrupted?)")
-            write_atomic(page, not_graded_markdown(sub.student, source, reason))
+            lang = submission_language(sub, batch.course)
+            write_atomic(page, not_graded_markdown(sub.student, source, reason, lang))
     as_json = [(student, result.to_json()) for student, result in rows]
     marks = manual.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
     manual.write_all(batch.out, marks, write_atomic, batch.course)
     for (student, result), (_, data) in zip(rows, as_json, strict=True):
+        lang = feedback_language(result)
         write_atomic(
             batch.out / "feedback" / f"{student}.md",
-            feedback_markdown(student, sources[student], result)
-            + manual.feedback_section(student, data, marks),
+            feedback_markdown(student, sources[student], result, lang)
+            + manual.feedback_section(student, data, marks, lang),
         )
     write_atomic(
         batch.out / "gradebook.csv",

@@ -65,14 +65,34 @@ def _md(text: str) -> str:
     return html.escape(text).replace("|", "\\|").replace("\n", " ")
 
 
-def feedback_section(student: str, result: dict, state: ManualState) -> str:
-    """Appended to a student's feedback: automatic and manual points apart, TA comments."""
+# The feedback section's words for a student who answered in Korean (reports.feedback_language).
+_FEEDBACK_KO = {
+    "## Inline questions (graded by a TA)": "## 인라인 질문 (조교가 채점)",
+    "| Question | Points | Comment |": "| 질문 | 점수 | 의견 |",
+    "not graded yet / {max}": "아직 채점 전 / {max}",
+    "no answer submitted": "제출한 답이 없습니다",
+    "Automatic (checks): {auto} / {auto_max}; manual (inline questions): {manual} / "
+    "{manual_max}; **total {total} / {max}**": (
+        "자동 채점(확인 셀): {auto} / {auto_max}점, 수동 채점(인라인 질문): {manual} / "
+        "{manual_max}점, **총점 {total} / {max}점**"
+    ),
+}
+
+
+def feedback_section(student: str, result: dict, state: ManualState, lang: str = "en") -> str:
+    """Appended to a student's feedback: automatic and manual points apart, TA comments.
+    ``lang`` is the feedback page's language (``"en"`` or ``"ko"``); TA comments are shown
+    as the TA wrote them."""
+
+    def t(text: str) -> str:
+        return _FEEDBACK_KO.get(text, text) if lang == "ko" else text
+
     manual = state.points(student)
     lines = [
         "",
-        "## Inline questions (graded by a TA)",
+        t("## Inline questions (graded by a TA)"),
         "",
-        "| Question | Points | Comment |",
+        t("| Question | Points | Comment |"),
         "|---|---|---|",
     ]
     for q in state.questions:
@@ -80,18 +100,28 @@ def feedback_section(student: str, result: dict, state: ManualState) -> str:
         answered = (state.answers.get(student) or {}).get(q.qid) is not None
         if row is not None and row.points is not None:
             points = f"{row.points:g} / {q.points:g}"
+        elif answered:
+            points = t("not graded yet / {max}").format(max=f"{q.points:g}")
         else:
-            points = f"not graded yet / {q.points:g}" if answered else f"0 / {q.points:g}"
+            points = f"0 / {q.points:g}"
         comment = _md(row.comment) if row is not None and row.comment else ""
         if not answered and not comment:
-            comment = "no answer submitted"
+            comment = t("no answer submitted")
         lines.append(f"| `{q.qid}` | {points} | {comment} |")
     auto = result["total"]
     lines += [
         "",
-        f"Automatic (checks): {auto:g} / {result['max_total']:g}; manual (inline questions): "
-        f"{manual:g} / {state.max_points:g}; **total {auto + manual:g} / "
-        f"{result['max_total'] + state.max_points:g}**",
+        t(
+            "Automatic (checks): {auto} / {auto_max}; manual (inline questions): {manual} / "
+            "{manual_max}; **total {total} / {max}**"
+        ).format(
+            auto=f"{auto:g}",
+            auto_max=f"{result['max_total']:g}",
+            manual=f"{manual:g}",
+            manual_max=f"{state.max_points:g}",
+            total=f"{auto + manual:g}",
+            max=f"{result['max_total'] + state.max_points:g}",
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -68,6 +68,37 @@ class Exercise:
 _REGISTRY: dict[str, Exercise] = {}
 
 
+class Key(str):
+    """The name of one checked result, made by :func:`key`. As a ``str`` it is the English
+    text, which the goldens and the grader's fingerprint lines use in every language;
+    :func:`shown_key` gives it in the student's language."""
+
+    template: str
+    fields: dict
+
+    def __new__(cls, template: str, **fields) -> Key:
+        out = super().__new__(cls, template.format(**fields))
+        out.template, out.fields = template, fields
+        return out
+
+
+def key(template: str, **fields) -> Key:
+    """A result's name from a marked template: ``key(N_("loss with reg = {reg}"), reg=reg)``.
+    Names that are just variables (``"dx"``, ``"out"``) stay plain strings: they read the
+    same in every language."""
+    return Key(template, **fields)
+
+
+def shown_key(name: str) -> str:
+    """``name`` as the student reads it: a :class:`Key` in the current language."""
+    if isinstance(name, Key) and config.LANG != "en":
+        return _(name.template).format(**name.fields)
+    return str(name)
+
+
+INPUTS_UNCHANGED = key(N_("inputs unchanged"))
+
+
 def where_of(*code: Callable) -> str:
     """ "<qualified name> [and ...] in <file>" for student functions of one library file:
     the same names the release gives their student regions."""
@@ -168,7 +199,7 @@ class Checker:
 
     @contextmanager
     def inputs_unchanged(
-        self, arrays: dict, *, hint: str, key: str = "inputs unchanged", fn: str | None = None
+        self, arrays: dict, *, hint: str, key: str = INPUTS_UNCHANGED, fn: str | None = None
     ) -> Iterator[None]:
         """Around calls of student code: afterwards every array of ``arrays`` must be as it
         was before. ``fn`` names the code in the message (default: the exercise's name)."""
@@ -177,7 +208,7 @@ class Checker:
         self.unchanged(fn or self.exercise.name, arrays, before, hint=hint, key=key)
 
     def unchanged(
-        self, fn: str, arrays: dict, before: dict, *, hint: str, key: str = "inputs unchanged"
+        self, fn: str, arrays: dict, before: dict, *, hint: str, key: str = INPUTS_UNCHANGED
     ) -> None:
         """``fn`` left every input as :func:`snapshot` recorded it; ``hint`` says how to avoid
         modifying an input in place."""
@@ -194,9 +225,9 @@ class Checker:
         if self.mode == "grading":
             self.lines.append(f"  {key}: {'holds' if ok else 'fails'}")
         elif not ok:
-            self.problems.append(f"{key}: {_(message)}")
+            self.problems.append(f"{shown_key(key)}: {_(message)}")
         else:
-            self.passed.append(key)
+            self.passed.append(shown_key(key))
 
     def _expect(self, key, got, expected, *, exact, rtol, atol):
         got_arr = _as_array(key, got)
@@ -214,12 +245,13 @@ class Checker:
                     f"instructor must run: python -m cs231n_course goldens"
                 )
             expected = self.golden[key]
-        problem = compare(key, got_arr, np.asarray(expected), exact=exact, rtol=rtol, atol=atol)
+        shown = shown_key(key)
+        problem = compare(shown, got_arr, np.asarray(expected), exact=exact, rtol=rtol, atol=atol)
         if problem:
             self.problems.append(problem)
         else:
             rel = _("{key}: rel error < {rtol}")
-            self.passed.append(key if exact else rel.format(key=key, rtol=f"{rtol:.0e}"))
+            self.passed.append(shown if exact else rel.format(key=shown, rtol=f"{rtol:.0e}"))
 
 
 def export_for_grader(exercise: str, **arrays) -> None:
@@ -246,13 +278,15 @@ def snapshot(arrays: dict) -> dict:
 def _as_array(key: str, value) -> np.ndarray:
     if value is None:
         raise CheckFailed(
-            _("{key}: got None; the function must return a value (missing return?)").format(key=key)
+            _("{key}: got None; the function must return a value (missing return?)").format(
+                key=shown_key(key)
+            )
         )
     arr = np.asarray(value)
     if arr.dtype == object:
         raise CheckFailed(
             _("{key}: got a {type}, which is not a number or an array of numbers").format(
-                key=key, type=type(value).__name__
+                key=shown_key(key), type=type(value).__name__
             )
         )
     return arr
@@ -355,7 +389,11 @@ def run(name: str, *, mode: str | None = None, seed: int | None = None, **values
     table = exercises()
     if name not in table:
         close = sorted(table, key=lambda n: -_similarity(n, name))[:3]
-        raise KeyError(f"no exercise named {name!r}; did you mean one of {close}?")
+        raise KeyError(
+            _("no exercise named {name!r}; did you mean one of {close}?").format(
+                name=name, close=close
+            )
+        )
     ex = table[name]
     if mode is None:
         mode = "grading" if config.GRADING_SEED is not None else "public"
@@ -391,16 +429,39 @@ def check(name: str, **values) -> None:
         report = "\n".join(
             [_("{name}: FAILED").format(name=name)]
             + [f"  {p}" for p in t.problems]
-            + ["  " + _("fix: {where}").format(where=t.exercise.where)]
+            + ["  " + _("fix: {where}").format(where=shown_where(t.exercise.where))]
         )
         print(report)
         raise CheckFailed(
             _("{name}: {count} problem(s), see above; fix {where}").format(
-                name=name, count=len(t.problems), where=t.exercise.where
+                name=name, count=len(t.problems), where=shown_where(t.exercise.where)
             )
         )
     detail = "; ".join(t.passed) or _("all checks pass")
     print(_("{name}: OK ({detail})").format(name=name, detail=detail))
+
+
+# "<names> in <file>", with a note in parentheses before or after "in" (see where_of).
+_WHERE = re.compile(
+    r"^(?P<names>[\w.]+(?: and [\w.]+)*)(?: \((?P<before>[^()]+)\))? in (?P<file>\S+\.py)"
+    r"(?: \((?P<after>[^()]+)\))?$"
+)
+N_("{names} in {file}")
+
+
+def shown_where(where: str) -> str:
+    """An exercise's ``where`` ("fix ... in <file>", or a notebook cell) in the student's
+    language. The English text is the exercise's own; notes and notebook cells are marked
+    messages (``N_``) where the exercise is registered."""
+    if config.LANG == "en":
+        return where
+    match = _WHERE.match(where)
+    if match is None:
+        return _(where)
+    text = _("{names} in {file}").format(names=", ".join(match["names"].split(" and ")),
+                                         file=match["file"])  # fmt: skip
+    notes = [_(n) for n in (match["before"], match["after"]) if n]
+    return text + "".join(f" ({n})" for n in notes)
 
 
 # The message every released stub raises (cs231n_course.markers.stub_message writes it).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cs231n_lib.checks import Checker
+from cs231n_lib.checks import Checker, key
+from cs231n_lib.i18n import N_, _
 
 
 def check_model(
@@ -39,22 +40,30 @@ def check_model(
     """
     got = {name: np.shape(model.params.get(name)) for name in shapes}
     t.true(
-        "params shapes",
+        key(N_("params shapes")),
         got == shapes,
-        f"params should hold arrays of shapes {shapes}, but they have shapes {got}",
+        _("params should hold arrays of shapes {expected}, but they have shapes {got}").format(
+            expected=shapes, got=got
+        ),
     )
     if t.problems:
         return
     for name in zero_biases:
-        t.true(f"{name} is zero", not np.any(model.params[name]), f"{name} should start at 0")
+        t.true(
+            key(N_("{name} is zero"), name=name),
+            not np.any(model.params[name]),
+            _("{name} should start at 0").format(name=name),
+        )
     low, high = std_range
     for name in std_weights:
         s = float(np.std(model.params[name]))
         t.true(
-            f"{name} std close to weight_scale",
+            key(N_("{name} std close to weight_scale"), name=name),
             low * weight_scale < s < high * weight_scale,
-            f"{name} has standard deviation {s:.3g}; it should be about "
-            f"weight_scale = {weight_scale}",
+            _(
+                "{name} has standard deviation {std:.3g}; it should be about weight_scale = "
+                "{weight_scale}"
+            ).format(name=name, std=s, weight_scale=weight_scale),
         )
     # Scores, loss and gradients on parameters from t.rng (independent of the initialisation).
     model.params = {
@@ -64,10 +73,10 @@ def check_model(
     X = t.rng.standard_normal(x_shape)
     y = t.rng.integers(num_classes, size=x_shape[0])
     t.close("scores", t.call(model.loss, X))
-    loss, _ = t.call(model.loss, X, y)
-    t.close("loss with reg = 0", loss)
+    loss, _cache = t.call(model.loss, X, y)
+    t.close(key(N_("loss with reg = 0")), loss)
     model.reg = reg
     loss, grads = t.call(model.loss, X, y)
-    t.close(f"loss with reg = {reg}", loss)
+    t.close(key(N_("loss with reg = {reg}"), reg=reg), loss)
     for name in shapes:
-        t.close(f"grads[{name!r}] with reg = {reg}", grads.get(name))
+        t.close(key(N_("grads[{name!r}] with reg = {reg}"), name=name, reg=reg), grads.get(name))

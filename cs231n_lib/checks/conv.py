@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import layers
-from cs231n_lib.checks import CheckFailed, exercise, where_of
+from cs231n_lib.checks import CheckFailed, exercise, key, where_of
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
-from cs231n_lib.i18n import N_
+from cs231n_lib.i18n import N_, _
 
 # The deck's worked example: a 4x4 input, a 3x3 filter, pad 1, stride 1 (by hand in the notes).
 LECTURE_X = np.array([[1, 2, 3, 0], [0, 1, 2, 3], [3, 0, 1, 2], [2, 3, 0, 1]], dtype=np.float64)
@@ -41,10 +41,17 @@ def _conv_forward(t, x, w, b, conv_param):
     except (ValueError, IndexError) as err:
         if conv_param["pad"] and ("broadcast" in str(err) or "shape" in str(err)):
             raise CheckFailed(
-                f"conv_forward_naive raised {type(err).__name__} ({err}) with pad "
-                f"{conv_param['pad']}: a window at the border is smaller than the filter. Did "
-                f"you pad x? Slice the windows from x_pad = np.pad(x, ((0, 0), (0, 0), (pad, "
-                f"pad), (pad, pad))), not from x; fix {where_of(layers.conv_forward_naive)}"
+                _(
+                    "conv_forward_naive raised {error} ({message}) with pad {pad}: a window at "
+                    "the border is smaller than the filter. Did you pad x? Slice the windows "
+                    "from x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))), not from "
+                    "x; fix {where}"
+                ).format(
+                    error=type(err).__name__,
+                    message=err,
+                    pad=conv_param["pad"],
+                    where=where_of(layers.conv_forward_naive),
+                )
             ) from None
         raise
 
@@ -56,14 +63,14 @@ def _conv_forward_naive(t):
     b = t.rng.standard_normal(4)  # (F,)
     inputs = {"x": x, "w": w, "b": b}
     with t.inputs_unchanged(inputs, hint=_HINT):
-        out, _ = _conv_forward(t, x, w, b, {"stride": 1, "pad": 1})
-        t.close("out with stride 1, pad 1", out)
-        out, _ = _conv_forward(t, x, w, b, {"stride": 2, "pad": 2})
-        t.close("out with stride 2, pad 2", out)
-    lecture, _ = _conv_forward(
+        out, _cache = _conv_forward(t, x, w, b, {"stride": 1, "pad": 1})
+        t.close(key(N_("out with stride 1, pad 1")), out)
+        out, _cache = _conv_forward(t, x, w, b, {"stride": 2, "pad": 2})
+        t.close(key(N_("out with stride 2, pad 2")), out)
+    lecture, _cache = _conv_forward(
         t, LECTURE_X[None, None], LECTURE_W[None, None], np.zeros(1), {"stride": 1, "pad": 1}
     )
-    t.close("the lecture's 4x4 example", lecture, LECTURE_OUT[None, None], rtol=1e-12)
+    t.close(key(N_("the lecture's 4x4 example")), lecture, LECTURE_OUT[None, None], rtol=1e-12)
 
 
 @exercise(layers.conv_backward_naive)
@@ -86,8 +93,8 @@ def _conv_backward_naive(t):
         dx3, dw3, db3 = t.call(
             layers.conv_backward_naive, dout3, (x3, w3, np.zeros(2), {"stride": 3, "pad": 1})
         )
-        t.close("dx with stride 3, pad 1", dx3)
-        t.close("dw with stride 3, pad 1", dw3)
+        t.close(key(N_("dx with stride 3, pad 1")), dx3)
+        t.close(key(N_("dw with stride 3, pad 1")), dw3)
 
 
 @exercise(layers.max_pool_forward_naive)
@@ -95,16 +102,18 @@ def _max_pool_forward_naive(t):
     x = t.rng.standard_normal((2, 3, 4, 6))  # (N, C, H, W)
     with t.inputs_unchanged({"x": x}, hint=_HINT):
         pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
-        out, _ = t.call(layers.max_pool_forward_naive, x, pool)
-        t.close("out with 2x2 windows, stride 2", out)
+        out, _cache = t.call(layers.max_pool_forward_naive, x, pool)
+        t.close(key(N_("out with 2x2 windows, stride 2")), out)
         pool = {"pool_height": 2, "pool_width": 3, "stride": 1}  # overlapping, not square
-        out, _ = t.call(layers.max_pool_forward_naive, x, pool)
-        t.close("out with 2x3 windows, stride 1", out)
-    lecture, _ = t.call(
+        out, _cache = t.call(layers.max_pool_forward_naive, x, pool)
+        t.close(key(N_("out with 2x3 windows, stride 1")), out)
+    lecture, _cache = t.call(
         layers.max_pool_forward_naive,
         POOL_X[None, None], {"pool_height": 2, "pool_width": 2, "stride": 2},
     )  # fmt: skip
-    t.close("the lecture's 2x2 stride-2 example", lecture, POOL_OUT[None, None], rtol=1e-12)
+    t.close(
+        key(N_("the lecture's 2x2 stride-2 example")), lecture, POOL_OUT[None, None], rtol=1e-12
+    )
 
 
 @exercise(layers.max_pool_backward_naive)
@@ -115,7 +124,7 @@ def _max_pool_backward_naive(t):
     inputs = {"dout": dout, "x": x}
     with t.inputs_unchanged(inputs, hint=_HINT):
         dx = t.call(layers.max_pool_backward_naive, dout, (x, pool))
-        t.close("dx with overlapping 3x2 windows", dx)
+        t.close(key(N_("dx with overlapping 3x2 windows")), dx)
     # After a ReLU whole windows are 0: the gradient goes to the first maximum only.
     ties = np.maximum(t.rng.standard_normal((1, 2, 4, 4)), 0.0)
     ties[0, 0, :2, :2] = 0.0
@@ -129,7 +138,7 @@ def _max_pool_backward_naive(t):
                 window = ties[0, c, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
                 a, b = np.unravel_index(np.argmax(window), (2, 2))
                 expected[0, c, 2 * i + a, 2 * j + b] = dout2[0, c, i, j]
-    t.close("dx when several entries tie (gradient to the first maximum)", dx2, expected)
+    t.close(key(N_("dx when several entries tie (gradient to the first maximum)")), dx2, expected)
 
 
 @exercise("three_layer_convnet", (ThreeLayerConvNet.__init__, ThreeLayerConvNet.loss))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import layers
-from cs231n_lib.checks import exercise, snapshot
-from cs231n_lib.i18n import N_
+from cs231n_lib.checks import exercise, key, snapshot
+from cs231n_lib.i18n import N_, _
 
 LAYERS = "cs231n_lib/layers.py"
 _HINT = N_("reshape and transpose into new arrays; never write into x, gamma, beta or dout")
@@ -30,18 +30,18 @@ def _spatial_batchnorm_forward(t):
     inputs = {"x": x, "gamma": gamma, "beta": beta}
     before = snapshot(inputs)
     bn_param = {"mode": "train", "momentum": 0.7}
-    out, _ = t.call(layers.spatial_batchnorm_forward, x, gamma, beta, bn_param)
-    t.close("out in training mode", out)
-    t.close("running_mean after one step", bn_param.get("running_mean"))
-    t.close("running_var after one step", bn_param.get("running_var"))
+    out, _cache = t.call(layers.spatial_batchnorm_forward, x, gamma, beta, bn_param)
+    t.close(key(N_("out in training mode")), out)
+    t.close(key(N_("running_mean after one step")), bn_param.get("running_mean"))
+    t.close(key(N_("running_var after one step")), bn_param.get("running_var"))
     bn_param["mode"] = "test"
-    out_test, _ = t.call(layers.spatial_batchnorm_forward, x[:2], gamma, beta, bn_param)
-    t.close("out in test mode", out_test)
-    plain, _ = t.call(layers.spatial_batchnorm_forward, x, np.ones(4), np.zeros(4),
+    out_test, _cache = t.call(layers.spatial_batchnorm_forward, x[:2], gamma, beta, bn_param)
+    t.close(key(N_("out in test mode")), out_test)
+    plain, _cache = t.call(layers.spatial_batchnorm_forward, x, np.ones(4), np.zeros(4),
                       {"mode": "train"})  # fmt: skip
     plain = np.asarray(plain)
     t.true(
-        "each channel is normalised over N, H and W",
+        key(N_("each channel is normalised over N, H and W")),
         np.allclose(plain.mean(axis=(0, 2, 3)), 0, atol=1e-9)
         and np.allclose(plain.var(axis=(0, 2, 3)), 1, atol=1e-3),
         N_(
@@ -75,13 +75,13 @@ def _spatial_groupnorm_forward(t):
     inputs = {"x": x, "gamma": gamma, "beta": beta}
     before = snapshot(inputs)
     for G in (1, 2, 6):
-        out, _ = t.call(layers.spatial_groupnorm_forward, x, gamma, beta, G, {})
-        t.close(f"out with G = {G}", out)
-    out4, _ = t.call(
+        out, _cache = t.call(layers.spatial_groupnorm_forward, x, gamma, beta, G, {})
+        t.close(key(N_("out with G = {G}"), G=G), out)
+    out4, _cache = t.call(
         layers.spatial_groupnorm_forward,
         x, gamma.reshape(1, 6, 1, 1), beta.reshape(1, 6, 1, 1), 3, {},
     )  # fmt: skip
-    t.close("out with G = 3 and gamma of shape (1, C, 1, 1)", out4)
+    t.close(key(N_("out with G = 3 and gamma of shape (1, C, 1, 1)")), out4)
     t.unchanged("spatial_groupnorm_forward", inputs, before, hint=_HINT)
 
 
@@ -101,8 +101,10 @@ def _spatial_groupnorm_backward(t):
     t.close("dgamma", dgamma)
     t.close("dbeta", dbeta)
     t.true(
-        "dgamma has gamma's shape",
+        key(N_("dgamma has gamma's shape")),
         np.shape(dgamma) == gamma.shape,
-        f"dgamma should have gamma's shape {gamma.shape}, got {np.shape(dgamma)}",
+        _("dgamma should have gamma's shape {expected}, got {got}").format(
+            expected=gamma.shape, got=np.shape(dgamma)
+        ),
     )
     t.unchanged("spatial_groupnorm_backward", inputs, before, hint=_HINT)

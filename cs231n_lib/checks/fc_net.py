@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import layers
-from cs231n_lib.checks import CheckFailed, exercise, snapshot
+from cs231n_lib.checks import CheckFailed, exercise, key, snapshot
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.fc_net import FullyConnectedNet
-from cs231n_lib.i18n import N_
+from cs231n_lib.i18n import N_, _
 
 LAYERS = "cs231n_lib/layers.py"
 FC_NET = "FullyConnectedNet.__init__ and FullyConnectedNet.loss in cs231n_lib/classifiers/fc_net.py"
@@ -58,14 +58,14 @@ def _batchnorm_forward(t):
     inputs = {"x": x, "gamma": gamma, "beta": beta, "running_mean": running_mean,
               "running_var": running_var}  # fmt: skip
     before = snapshot(inputs)
-    out, _ = t.call(layers.batchnorm_forward, x, gamma, beta, bn_param)
-    t.close("out in training mode", out)
-    t.close("running_mean after one step", bn_param.get("running_mean"))
-    t.close("running_var after one step (unbiased variance)", bn_param.get("running_var"))
+    out, _cache = t.call(layers.batchnorm_forward, x, gamma, beta, bn_param)
+    t.close(key(N_("out in training mode")), out)
+    t.close(key(N_("running_mean after one step")), bn_param.get("running_mean"))
+    t.close(key(N_("running_var after one step (unbiased variance)")), bn_param.get("running_var"))
     # Without gamma and beta, training-mode outputs have mean 0 and variance about 1.
-    plain, _ = t.call(layers.batchnorm_forward, x, np.ones(4), np.zeros(4), {"mode": "train"})
+    plain, _cache = t.call(layers.batchnorm_forward, x, np.ones(4), np.zeros(4), {"mode": "train"})
     t.true(
-        "training mode uses the batch's own statistics",
+        key(N_("training mode uses the batch's own statistics")),
         np.allclose(np.asarray(plain).mean(axis=0), 0, atol=1e-9)
         and np.allclose(np.asarray(plain).var(axis=0), 1, atol=1e-3),
         N_(
@@ -75,8 +75,8 @@ def _batchnorm_forward(t):
     )
     bn_param["mode"] = "test"
     x_test = t.rng.standard_normal((3, 4))
-    out_test, _ = t.call(layers.batchnorm_forward, x_test, gamma, beta, bn_param)
-    t.close("out in test mode (running averages)", out_test)
+    out_test, _cache = t.call(layers.batchnorm_forward, x_test, gamma, beta, bn_param)
+    t.close(key(N_("out in test mode (running averages)")), out_test)
     t.unchanged("batchnorm_forward", inputs, before, hint=_HINT)
 
 
@@ -90,7 +90,7 @@ def _check_bn_backward(t, name, fn):
     t.close("dgamma", dgamma)
     t.close("dbeta", dbeta)
     t.true(
-        "dx sums to 0 over the batch",
+        key(N_("dx sums to 0 over the batch")),
         np.allclose(np.sum(dx, axis=0), 0, atol=1e-8),
         N_(
             "each column of dx should sum to 0 (shifting every example of a feature by the same "
@@ -119,10 +119,10 @@ def _layernorm_forward(t):
     x, gamma, beta = _bn_case(t, N=4, D=6)
     inputs = {"x": x, "gamma": gamma, "beta": beta}
     before = snapshot(inputs)
-    out, _ = t.call(layers.layernorm_forward, x, gamma, beta, {})
+    out, _cache = t.call(layers.layernorm_forward, x, gamma, beta, {})
     t.close("out", out)
-    one, _ = t.call(layers.layernorm_forward, x[:1], gamma, beta, {})
-    t.close("out for the first example alone (no dependence on the batch)", one, out[:1])
+    one, _cache = t.call(layers.layernorm_forward, x[:1], gamma, beta, {})
+    t.close(key(N_("out for the first example alone (no dependence on the batch)")), one, out[:1])
     t.unchanged("layernorm_forward", inputs, before, hint=_HINT)
 
 
@@ -150,10 +150,10 @@ def _dropout_forward(t):
     p = 0.3
     out, cache = t.call(layers.dropout_forward, x, {"mode": "train", "p": p, "seed": seed})
     out = np.asarray(out)
-    t.close("out in training mode (p = 0.3)", out)
+    t.close(key(N_("out in training mode (p = 0.3)")), out)
     kept = out != 0
     t.true(
-        "kept units are divided by p (inverted dropout)",
+        key(N_("kept units are divided by p (inverted dropout)")),
         np.allclose(out[kept], x[kept] / p),
         N_(
             "a kept unit should be x / p, so that the expected output equals x and test time "
@@ -162,14 +162,18 @@ def _dropout_forward(t):
     )
     frac = float(kept.mean())
     t.true(
-        "about a fraction p of the units is kept",
+        key(N_("about a fraction p of the units is kept")),
         abs(frac - p) < 0.06,
-        f"{frac:.0%} of the units were kept; p = {p} is the probability of keeping a unit",
+        _("{frac:.0%} of the units were kept; p = {p} is the probability of keeping a unit").format(
+            frac=frac, p=p
+        ),
     )
-    again, _ = t.call(layers.dropout_forward, x, {"mode": "train", "p": p, "seed": seed})
-    t.equal("the same seed gives the same mask", np.asarray(again) == out, np.ones_like(kept))
-    out_test, _ = t.call(layers.dropout_forward, x, {"mode": "test", "p": p})
-    t.close("out in test mode is x", out_test, x, rtol=0)
+    again, _cache = t.call(layers.dropout_forward, x, {"mode": "train", "p": p, "seed": seed})
+    t.equal(
+        key(N_("the same seed gives the same mask")), np.asarray(again) == out, np.ones_like(kept)
+    )
+    out_test, _cache = t.call(layers.dropout_forward, x, {"mode": "test", "p": p})
+    t.close(key(N_("out in test mode is x")), out_test, x, rtol=0)
     t.unchanged("dropout_forward", {"x": x}, before, hint=_HINT)
 
 
@@ -181,9 +185,9 @@ def _dropout_backward(t):
     inputs = {"dout": dout, "mask": mask}
     before = snapshot(inputs)
     dx = t.call(layers.dropout_backward, dout, ({"mode": "train", "p": p}, mask))
-    t.close("dx in training mode", dx)
+    t.close(key(N_("dx in training mode")), dx)
     dx_test = t.call(layers.dropout_backward, dout, ({"mode": "test", "p": p}, None))
-    t.close("dx in test mode is dout", dx_test, dout, rtol=0)
+    t.close(key(N_("dx in test mode is dout")), dx_test, dout, rtol=0)
     t.unchanged("dropout_backward", inputs, before, hint=_HINT)
 
 
@@ -213,7 +217,7 @@ def _fully_connected_net(t):
     )  # fmt: skip
 
 
-@exercise("fc_net_normalization", FC_NET + " (the normalization option)")
+@exercise("fc_net_normalization", FC_NET + " (" + N_("the normalization option") + ")")
 def _fc_net_normalization(t):
     D, hidden, C, N = 12, [10, 8], 5, 6
     for norm in ("batchnorm", "layernorm"):
@@ -222,12 +226,14 @@ def _fc_net_normalization(t):
                        normalization=norm, dtype=np.float64, seed=seed)  # fmt: skip
         shapes = _shapes([D, *hidden, C], norm)
         got = {name: np.shape(model.params.get(name)) for name in shapes}
-        wrong = f"with normalization={norm!r} params should have shapes {shapes}, got {got}"
-        t.true(f"{norm}: params shapes", got == shapes, wrong)
+        wrong = _(
+            "with normalization={norm!r} params should have shapes {shapes}, got {got}"
+        ).format(norm=norm, shapes=shapes, got=got)
+        t.true(key(N_("{norm}: params shapes"), norm=norm), got == shapes, wrong)
         if t.problems:
             return
         t.true(
-            f"{norm}: gamma starts at 1, beta at 0",
+            key(N_("{norm}: gamma starts at 1, beta at 0"), norm=norm),
             all(np.all(model.params[f"gamma{i}"] == 1) and not np.any(model.params[f"beta{i}"])
                 for i in (1, 2)),
             N_("every gamma{i} should start as ones and every beta{i} as zeros"),
@@ -241,10 +247,10 @@ def _fc_net_normalization(t):
         for name in shapes:
             t.close(f"{norm}: grads[{name!r}]", grads.get(name))
         # Test mode: batch norm now uses the running averages of that one training step.
-        t.close(f"{norm}: scores in test mode", t.call(model.loss, X[:3]))
+        t.close(key(N_("{norm}: scores in test mode"), norm=norm), t.call(model.loss, X[:3]))
 
 
-@exercise("fc_net_dropout", FC_NET + " (the dropout_keep_ratio option)")
+@exercise("fc_net_dropout", FC_NET + " (" + N_("the dropout_keep_ratio option") + ")")
 def _fc_net_dropout(t):
     D, hidden, C, N = 10, [12, 9], 4, 5
     kwargs = dict(input_dim=D, num_classes=C, weight_scale=0.3, dtype=np.float64, seed=3)
@@ -257,11 +263,11 @@ def _fc_net_dropout(t):
     X = t.rng.standard_normal((N, D))
     y = t.rng.integers(C, size=N)
     loss, grads = t.call(model.loss, X, y)
-    t.close("loss with dropout (keep 0.6, fixed masks)", loss)
+    t.close(key(N_("loss with dropout (keep 0.6, fixed masks)")), loss)
     for name in shapes:
-        t.close(f"grads[{name!r}] with dropout", grads.get(name))
+        t.close(key(N_("grads[{name!r}] with dropout"), name=name), grads.get(name))
     t.close(
-        "scores in test mode equal the net's without dropout",
+        key(N_("scores in test mode equal the net's without dropout")),
         t.call(model.loss, X), t.call(plain.loss, X),
     )  # fmt: skip
 
@@ -269,17 +275,19 @@ def _fc_net_dropout(t):
 # ---- notebook results -----------------------------------------------------------------------
 
 
-@exercise("fc_overfit", "the overfitting cells of 05_fully_connected_nets.ipynb")
+@exercise("fc_overfit", N_("the overfitting cells of 05_fully_connected_nets.ipynb"))
 def _fc_overfit(t, three_layer=None, five_layer=None):
     if three_layer is None or five_layer is None:
         raise CheckFailed(
-            'call it as check("fc_overfit", three_layer=solver_3, five_layer=solver_5)'
+            _('call it as check("fc_overfit", three_layer=solver_3, five_layer=solver_5)')
         )
     for name, solver in (("3-layer", three_layer), ("5-layer", five_layer)):
         acc = max(getattr(solver, "train_acc_history", None) or [0.0])
         t.true(
-            f"{name} net reaches 100% training accuracy",
+            key(N_("{name} net reaches 100% training accuracy"), name=name),
             acc >= 1.0,
-            f"the {name} net reached {acc:.0%} training accuracy on the 50 images; change its "
-            "learning rate and weight scale until it memorises all of them",
+            _(
+                "the {name} net reached {acc:.0%} training accuracy on the 50 images; change its "
+                "learning rate and weight scale until it memorises all of them"
+            ).format(name=name, acc=acc),
         )

@@ -8,9 +8,9 @@ import textwrap
 
 import numpy as np
 
-from cs231n_lib.checks import Checker, exercise
+from cs231n_lib.checks import Checker, exercise, key
 from cs231n_lib.classifiers.knn import KNearestNeighbor
-from cs231n_lib.i18n import N_
+from cs231n_lib.i18n import N_, _
 
 
 def _small_case(t: Checker, num_train: int = 9, num_test: int = 5, D: int = 6):
@@ -51,10 +51,12 @@ def _distances(t: Checker, method: str) -> None:
     # The TODO forbids the library routine: the exercise is to write the distance yourself.
     used = _forbidden_calls(getattr(KNearestNeighbor, method), {"norm", "cdist", "pdist"})
     t.true(
-        "no np.linalg.norm or scipy",
+        key(N_("no np.linalg.norm or scipy")),
         not used,
-        f"{method} calls {', '.join(used)}; the TODO asks you to compute the distance "
-        f"yourself (differences, squares, a sum and np.sqrt), without np.linalg.norm or scipy",
+        _(
+            "{method} calls {calls}; the TODO asks you to compute the distance yourself "
+            "(differences, squares, a sum and np.sqrt), without np.linalg.norm or scipy"
+        ).format(method=method, calls=", ".join(used)),
     )
 
 
@@ -80,7 +82,7 @@ def _no_loops(t: Checker) -> None:
     knn.train(base, np.arange(40))
     near = t.call(knn.compute_distances_no_loops, base.copy())
     t.true(
-        "no nan for identical points",
+        key(N_("no nan for identical points")),
         bool(np.all(np.isfinite(near))),
         N_(
             "the distance between identical points is nan: round-off made the squared distance "
@@ -98,44 +100,52 @@ def _predict_labels(t: Checker) -> None:
     knn.train(np.zeros((num_train, 1)), y_train)
     dists = t.rng.permuted(np.tile(np.arange(num_train, dtype=np.float64), (6, 1)), axis=1)
     for k in (1, 3, 5):
-        t.equal(f"labels (k={k})", t.call(knn.predict_labels, dists, k=k))
+        t.equal(key(N_("labels (k={k})"), k=k), t.call(knn.predict_labels, dists, k=k))
     # A tie: two labels with one vote each among k=2 -> the smaller label wins.
     tie = KNearestNeighbor()
     tie.train(np.zeros((2, 1)), np.array([7, 2]))
     got = t.call(tie.predict_labels, np.array([[0.0, 1.0]]), k=2)
-    t.equal("tie goes to the smaller label", got, np.array([2]))
+    t.equal(key(N_("tie goes to the smaller label")), got, np.array([2]))
 
 
-@exercise("knn_cross_validation", "the cross-validation cell of notebooks/01_knn.ipynb")
+@exercise("knn_cross_validation", N_("the cross-validation cell of notebooks/01_knn.ipynb"))
 def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_folds=5) -> None:
     """Property checks: the notebook's own numbers are not known in advance (under the grader
     they come from a hidden subsample and are compared with the solution's there)."""
     if k_to_accuracies is None or k_choices is None:
         raise TypeError(
-            "the check cell was changed: run it as check('knn_cross_validation', "
-            "k_to_accuracies=k_to_accuracies, k_choices=k_choices)"
+            _(
+                "the check cell was changed: run it as check('knn_cross_validation', "
+                "k_to_accuracies=k_to_accuracies, k_choices=k_choices)"
+            )
         )
     if not k_to_accuracies:
         raise NotImplementedError(
-            "knn_cross_validation: not implemented yet: k_to_accuracies is empty, so the "
-            "cross-validation cell above has not run to the end (it raised, or it was not "
-            "written); implement this in the cell above (see its TODO), run it, then run this check"
+            _(
+                "knn_cross_validation: not implemented yet: k_to_accuracies is empty, so the "
+                "cross-validation cell above has not run to the end (it raised, or it was not "
+                "written); implement this in the cell above (see its TODO), run it, then run "
+                "this check"
+            )
         )
     t.true(
-        "one entry per k",
+        key(N_("one entry per k")),
         sorted(k_to_accuracies) == sorted(k_choices),
-        f"k_to_accuracies must have exactly the keys {sorted(k_choices)}, "
-        f"got {sorted(k_to_accuracies)}",
+        _("k_to_accuracies must have exactly the keys {expected}, got {got}").format(
+            expected=sorted(k_choices), got=sorted(k_to_accuracies)
+        ),
     )
     lengths = {k: len(v) for k, v in k_to_accuracies.items()}
     t.true(
-        f"{num_folds} folds per k",
+        key(N_("{folds} folds per k"), folds=num_folds),
         all(n == num_folds for n in lengths.values()),
-        f"each k needs one accuracy per fold ({num_folds}); got {lengths}",
+        _("each k needs one accuracy per fold ({folds}); got {lengths}").format(
+            folds=num_folds, lengths=lengths
+        ),
     )
     values = np.array([a for v in k_to_accuracies.values() for a in v], dtype=float)
     t.true(
-        "accuracies are fractions",
+        key(N_("accuracies are fractions")),
         values.size > 0 and bool(np.all((values >= 0) & (values <= 1))),
         N_("store accuracies as fractions in [0, 1] (num_correct / num_val), not counts or %"),
     )
@@ -146,7 +156,7 @@ def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_fold
         # Under the grader the subsample comes from the hidden seed, so these numbers must be
         # computed, not copied; they are compared with the solution's outside the kernel.
         table = np.array([k_to_accuracies[k] for k in sorted(k_choices)], dtype=float)
-        t.graded("accuracies per k and fold", table, rtol=1e-9)
+        t.graded(key(N_("accuracies per k and fold")), table, rtol=1e-9)
     if values.size == 0:
         return
     # Leaks. Raw-pixel kNN is right about a third of the time on CIFAR-10. A validation image
@@ -155,16 +165,18 @@ def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_fold
     if 1 in k_to_accuracies and len(k_to_accuracies[1]):
         k1 = np.asarray(k_to_accuracies[1], dtype=float)
         t.true(
-            "no leak: 1-NN well below 100%",
+            key(N_("no leak: 1-NN well below 100%")),
             bool(np.all(k1 < 0.9)),
-            f"1-NN scores {k1.max():.3f} on fold {int(np.argmax(k1))}: the validation images "
-            f"are among the training images (each is its own nearest neighbour). Train on the "
-            f"other {num_folds - 1} folds only and predict the held-out fold",
+            _(
+                "1-NN scores {acc:.3f} on fold {fold}: the validation images are among the "
+                "training images (each is its own nearest neighbour). Train on the other "
+                "{others} folds only and predict the held-out fold"
+            ).format(acc=k1.max(), fold=int(np.argmax(k1)), others=num_folds - 1),
         )
     if complete:
         table = np.array([k_to_accuracies[k] for k in sorted(k_choices)], dtype=float)
         t.true(
-            "each fold held out once",
+            key(N_("each fold held out once")),
             bool(np.any(np.ptp(table, axis=1) > 0)),
             N_(
                 "every fold gives exactly the same accuracy for every k: the same fold is held "
@@ -173,8 +185,10 @@ def _cross_validation(t: Checker, k_to_accuracies=None, k_choices=None, num_fold
             ),
         )
     t.true(
-        "better than chance",
+        key(N_("better than chance")),
         float(values.mean()) > 0.15,
-        f"mean accuracy {values.mean():.3f} is near chance (0.10): are the validation "
-        f"labels taken from the same fold as the validation images?",
+        _(
+            "mean accuracy {acc:.3f} is near chance (0.10): are the validation labels taken "
+            "from the same fold as the validation images?"
+        ).format(acc=values.mean()),
     )

@@ -13,11 +13,11 @@ import warnings
 import numpy as np
 
 from cs231n_lib import config, layer_utils, layers, optim
-from cs231n_lib.checks import CheckFailed, exercise, export_for_grader
+from cs231n_lib.checks import CheckFailed, exercise, export_for_grader, key
 from cs231n_lib.checks._hints import SOFTMAX_UNDERFLOW_HINT
 from cs231n_lib.checks._models import check_model
 from cs231n_lib.classifiers.two_layer_net import TwoLayerNet
-from cs231n_lib.i18n import N_
+from cs231n_lib.i18n import N_, _
 
 # Lowest validation accuracy of the tuned two-layer net: CS231n's bar on the full data; fast mode
 # trains on a few hundred images for a few seconds.
@@ -39,7 +39,7 @@ def _affine_forward(t):
     b = t.rng.standard_normal(5)  # (M,)
     inputs = {"x": x, "w": w, "b": b}
     with t.inputs_unchanged(inputs, hint=_HINT):
-        out, _ = t.call(layers.affine_forward, x, w, b)
+        out, _cache = t.call(layers.affine_forward, x, w, b)
         t.close("out", out)
 
 
@@ -61,7 +61,7 @@ def _affine_backward(t):
 def _relu_forward(t):
     x = t.rng.standard_normal((4, 6))
     with t.inputs_unchanged({"x": x}, hint=_HINT):
-        out, _ = t.call(layers.relu_forward, x)
+        out, _cache = t.call(layers.relu_forward, x)
         t.close("out", out)
 
 
@@ -80,15 +80,17 @@ def _relu_backward(t):
 def _sigmoid_forward(t):
     x = t.rng.standard_normal((4, 5)) * 3
     with t.inputs_unchanged({"x": x}, hint=_HINT):
-        out, _ = t.call(layers.sigmoid_forward, x)
+        out, _cache = t.call(layers.sigmoid_forward, x)
         t.close("out", out)
     big = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out_big, _ = t.call(layers.sigmoid_forward, big)
-    t.close("out for large |x|", out_big, np.array([0.0, 1.9287498479639178e-22, 0.5, 1, 1]))
+        out_big, _cache = t.call(layers.sigmoid_forward, big)
+    t.close(
+        key(N_("out for large |x|")), out_big, np.array([0.0, 1.9287498479639178e-22, 0.5, 1, 1])
+    )
     t.true(
-        "no overflow for large |x|",
+        key(N_("no overflow for large |x|")),
         not any(issubclass(w.category, RuntimeWarning) for w in caught),
         N_(
             "sigmoid_forward warned (overflow in exp?) for x = -1000; use exp(-|x|), which is "
@@ -138,11 +140,11 @@ def _softmax_loss(t):
         loss_big, dx_big = t.call(layers.softmax_loss, big, np.array([1, 2]))
     expected_loss = 0.5 * (2e4 + np.log(2))
     if t.mode == "public" and not np.isfinite(np.asarray(loss_big, dtype=float)).all():
-        t.true("loss for scores of 1e4", False, SOFTMAX_UNDERFLOW_HINT)
+        t.true(key(N_("loss for scores of 1e4")), False, SOFTMAX_UNDERFLOW_HINT)
     else:
-        t.close("loss for scores of 1e4", loss_big, expected_loss, rtol=1e-9)
+        t.close(key(N_("loss for scores of 1e4")), loss_big, expected_loss, rtol=1e-9)
     t.close(
-        "dx for scores of 1e4",
+        key(N_("dx for scores of 1e4")),
         dx_big,
         np.array([[0.5, -0.5, 0.0], [0.0, 0.25, -0.25]]),
         rtol=1e-9,
@@ -173,18 +175,24 @@ def _run_rule(t, name, rule, state_keys, hyper):
     """Two steps of ``rule`` from a random state; checks weights and state after each."""
     w = t.rng.standard_normal((3, 4))
     config = dict(hyper)
-    for key in state_keys:
-        config[key] = t.rng.uniform(0.1, 1.0, size=(3, 4))
+    for state in state_keys:
+        config[state] = t.rng.uniform(0.1, 1.0, size=(3, 4))
     for step in (1, 2):
         dw = t.rng.standard_normal((3, 4))
         inputs = {"w": w, "dw": dw, **{k: config[k] for k in state_keys}}
-        with t.inputs_unchanged(inputs, key=f"inputs unchanged (step {step})", hint=_HINT):
+        unchanged = key(N_("inputs unchanged (step {step})"), step=step)
+        with t.inputs_unchanged(inputs, key=unchanged, hint=_HINT):
             next_w, new_config = t.call(rule, w, dw, config)
             if not isinstance(new_config, dict):
-                raise CheckFailed(f"{name} must return (next_w, config); got {type(new_config)}")
-            t.close(f"next_w after step {step}", next_w)
-            for key in state_keys:
-                t.close(f"config[{key!r}] after step {step}", new_config.get(key))
+                raise CheckFailed(
+                    _("{name} must return (next_w, config); got {type}").format(
+                        name=name, type=type(new_config)
+                    )
+                )
+            t.close(key(N_("next_w after step {step}"), step=step), next_w)
+            for state in state_keys:
+                name = key(N_("config[{state!r}] after step {step}"), state=state, step=step)
+                t.close(name, new_config.get(state))
         w, config = next_w, new_config
 
 
@@ -206,8 +214,8 @@ def _adam(t):
     w = t.rng.standard_normal(4)
     dw = t.rng.standard_normal(4)
     next_w, config1 = t.call(optim.adam, w, dw, {"learning_rate": 0.1})
-    t.equal("t after the first step", config1.get("t"), 1)
-    t.close("first step from zeros", next_w, w - 0.1 * np.sign(dw), rtol=1e-6)
+    t.equal(key(N_("t after the first step")), config1.get("t"), 1)
+    t.close(key(N_("first step from zeros")), next_w, w - 0.1 * np.sign(dw), rtol=1e-6)
 
 
 # ---- the network ----------------------------------------------------------------------------
@@ -228,18 +236,22 @@ def _two_layer_net(t):
     )  # fmt: skip
 
 
-@exercise("two_layer_net_tuning", "the hyper-parameter tuning cell of 04_two_layer_net.ipynb")
+@exercise("two_layer_net_tuning", N_("the hyper-parameter tuning cell of 04_two_layer_net.ipynb"))
 def _two_layer_net_tuning(t, best_net=None, X_val=None, y_val=None):
     if X_val is None or y_val is None:
         raise CheckFailed(
-            'the check cell was changed: run it as check("two_layer_net_tuning", '
-            'best_net=best_net, X_val=data["X_val"], y_val=data["y_val"])'
+            _(
+                'the check cell was changed: run it as check("two_layer_net_tuning", '
+                'best_net=best_net, X_val=data["X_val"], y_val=data["y_val"])'
+            )
         )
     if best_net is None:
         raise NotImplementedError(
-            "two_layer_net_tuning: not implemented yet: best_net is None, so the tuning cell "
-            "above has not run to the end (it raised, or it was not written); implement this in "
-            "the cell above (see its TODO), run it, then run this check"
+            _(
+                "two_layer_net_tuning: not implemented yet: best_net is None, so the tuning cell "
+                "above has not run to the end (it raised, or it was not written); implement "
+                "this in the cell above (see its TODO), run it, then run this check"
+            )
         )
     # The grader re-evaluates these weights outside the kernel (cs231n_course.grader.tuning).
     params = getattr(best_net, "params", None)
@@ -251,8 +263,10 @@ def _two_layer_net_tuning(t, best_net=None, X_val=None, y_val=None):
     acc = float(np.mean(np.argmax(scores, axis=1) == y_val))
     goal = TWO_LAYER_GOAL["fast" if config.FAST else "full"]
     t.true(
-        f"validation accuracy >= {goal:.0%}",
+        key(N_("validation accuracy >= {goal:.0%}"), goal=goal),
         acc >= goal,
-        f"best_net reaches {acc:.1%} on the validation set; tune the hyper-parameters "
-        f"(learning rate, hidden size, regularisation, epochs) until it reaches {goal:.0%}",
+        _(
+            "best_net reaches {acc:.1%} on the validation set; tune the hyper-parameters "
+            "(learning rate, hidden size, regularisation, epochs) until it reaches {goal:.0%}"
+        ).format(acc=acc, goal=goal),
     )

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from cs231n_lib import config
-from cs231n_lib.checks import Checker, exercise, export_for_grader
+from cs231n_lib.checks import Checker, exercise, export_for_grader, key
 from cs231n_lib.checks._hints import SOFTMAX_UNDERFLOW_HINT
 from cs231n_lib.classifiers import linear
-from cs231n_lib.i18n import N_
+from cs231n_lib.i18n import N_, _
 
 _FILE = "cs231n_lib/classifiers/linear.py"
 
@@ -48,20 +48,22 @@ def _scalar(value) -> np.ndarray:
 def _check_loss(t: Checker, fn, *, stability: bool) -> None:
     W, X, y = _loss_case(t)
     inputs = (W.copy(), X.copy(), y.copy())
-    for key, reg in (("", 0.0), ("_reg", 0.25)):
+    for suffix, reg in (("", 0.0), ("_reg", 0.25)):
         loss, dW = t.call(fn, W, X, y, reg)
-        if not key:
+        if not suffix:
             t.true(
-                "loss is a number",
+                key(N_("loss is a number")),
                 np.ndim(loss) == 0,
-                f"return the loss as one number (a float), got shape {np.shape(loss)}",
+                _("return the loss as one number (a float), got shape {shape}").format(
+                    shape=np.shape(loss)
+                ),
             )
-        t.close(f"loss{key}", _scalar(loss))
-        t.close(f"dW{key}", dW)
+        t.close(f"loss{suffix}", _scalar(loss))
+        t.close(f"dW{suffix}", dW)
     t.true(
-        "inputs unchanged",
+        key(N_("inputs unchanged")),
         all(np.array_equal(a, b) for a, b in zip((W, X, y), inputs, strict=True)),
-        f"{fn.__name__} changed W, X or y in place; compute on new arrays instead",
+        _("{fn} changed W, X or y in place; compute on new arrays instead").format(fn=fn.__name__),
     )
     # A larger batch with more classes, where indexing mistakes (rows vs columns) show.
     W, X, y = _loss_case(t, N=30, D=7, C=6)
@@ -115,6 +117,9 @@ def _least_squares(W, X, y, reg):
     return float(loss), X.T @ R / N + reg * W  # (D, C)
 
 
+N_("minibatch sampling and the update step")  # the note in the "where" below
+
+
 @exercise(
     "linear_classifier_train",
     f"LinearClassifier.train (minibatch sampling and the update step) in {_FILE}",
@@ -134,7 +139,7 @@ def check_linear_classifier_train(t: Checker) -> None:
         batch_size=batch_size, seed=seed,
     )  # fmt: skip
     history = np.asarray(history, dtype=np.float64)
-    t.equal("number of losses", history.shape, (num_iters,))
+    t.equal(key(N_("number of losses")), history.shape, (num_iters,))
     if history.shape != (num_iters,):
         return
 
@@ -143,7 +148,7 @@ def check_linear_classifier_train(t: Checker) -> None:
     idx = rng.choice(N, batch_size)  # (batch_size,)
     loss0, grad0 = _least_squares(W0, X[idx], y[idx], reg)
     t.true(
-        "first minibatch",
+        key(N_("first minibatch")),
         np.isclose(history[0], loss0, rtol=1e-9),
         N_(
             "the loss of the first step is not the loss on the minibatch that "
@@ -153,9 +158,9 @@ def check_linear_classifier_train(t: Checker) -> None:
     )
     W1 = W0 - lr * grad0  # (D, C)
     idx = rng.choice(N, batch_size)
-    loss1, _ = _least_squares(W1, X[idx], y[idx], reg)
+    loss1, _cache = _least_squares(W1, X[idx], y[idx], reg)
     t.true(
-        "first update",
+        key(N_("first update")),
         np.isclose(history[1], loss1, rtol=1e-9),
         N_(
             "after one step the loss is not that of W - learning_rate * dW; check the update "
@@ -165,7 +170,7 @@ def check_linear_classifier_train(t: Checker) -> None:
     t.close("loss_history", history)
     t.close("W", clf.W)
     t.true(
-        "X unchanged",
+        key(N_("X unchanged")),
         np.array_equal(X, X_before),
         N_("train changed the training data X in place; index it (X[idx]) into a new array"),
     )
@@ -179,9 +184,9 @@ def check_linear_classifier_predict(t: Checker) -> None:
     clf = linear.LinearClassifier(W)
     y_pred = np.asarray(t.call(clf.predict, X))
     t.true(
-        "integer labels",
+        key(N_("integer labels")),
         np.issubdtype(y_pred.dtype, np.integer),
-        f"predict must return integer class labels, got dtype {y_pred.dtype}",
+        _("predict must return integer class labels, got dtype {dtype}").format(dtype=y_pred.dtype),
     )
     t.equal("y_pred", y_pred, np.argmax(X @ W, axis=1))
 
@@ -197,56 +202,65 @@ def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4
     if missing:
         wanted = ", ".join(f"{name}={name}" for name in missing)
         raise TypeError(
-            f"the check cell was changed: pass the search's values to the check, "
-            f"check(..., {wanted})"
+            _(
+                "the check cell was changed: pass the search's values to the check, "
+                "check(..., {wanted})"
+            ).format(wanted=wanted)
         )
     (results, best_model, X_val, y_val), best_name = values.values(), list(values)[1]
     if isinstance(results, dict) and not results and best_model is None:
         raise NotImplementedError(
-            f"{t.exercise.name}: not implemented yet: results is empty and {best_name} is "
-            f"None, so the search cell above has not run to the end (it raised, or it was not "
-            f"written); implement this in the search cell (see its TODO), run it, then run this "
-            f"check"
+            _(
+                "{name}: not implemented yet: results is empty and {best} is None, so the "
+                "search cell above has not run to the end (it raised, or it was not written); "
+                "implement this in the search cell (see its TODO), run it, then run this check"
+            ).format(name=t.exercise.name, best=best_name)
         )
     ok_format = (
         isinstance(results, dict)
         and len(results) > 0
         and all(
-            isinstance(key, tuple) and len(key) == 2 and len(np.atleast_1d(value)) == 2
-            for key, value in results.items()
+            isinstance(pair, tuple) and len(pair) == 2 and len(np.atleast_1d(value)) == 2
+            for pair, value in results.items()
         )
     )
     t.true(
-        "results format",
+        key(N_("results format")),
         ok_format,
-        "results must map (learning_rate, reg) tuples to (train_accuracy, val_accuracy) tuples"
-        + (
-            "; it is empty: did the search cell run to the end?"
-            if isinstance(results, dict) and not results
-            else ""
+        _(
+            "results must map (learning_rate, reg) tuples to (train_accuracy, val_accuracy) "
+            "tuples; it is empty: did the search cell run to the end?"
+        )
+        if isinstance(results, dict) and not results
+        else N_(
+            "results must map (learning_rate, reg) tuples to (train_accuracy, val_accuracy) tuples"
         ),
     )
     if not ok_format:
         return
     t.true(
-        "enough combinations",
+        key(N_("enough combinations")),
         len({k[0] for k in results}) >= 2
         and len({k[1] for k in results}) >= 2
         and len(results) >= min_combinations,
-        f"search at least 2 learning rates x 2 regularisation strengths "
-        f"(got {len(results)} combinations)",
+        _(
+            "search at least 2 learning rates x 2 regularisation strengths (got {count} "
+            "combinations)"
+        ).format(count=len(results)),
     )
     accs = np.array([[float(a) for a in v] for v in results.values()])  # (K, 2)
     t.true(
-        "accuracies are fractions",
+        key(N_("accuracies are fractions")),
         bool(np.all((accs >= 0) & (accs <= 1))),
         N_("accuracies must be fractions in [0, 1], e.g. np.mean(y_pred == y)"),
     )
     best_val = accs[:, 1].max()
     t.true(
-        "best model kept",
+        key(N_("best model kept")),
         best_model is not None,
-        f"{best_name} is None; keep the classifier with the best validation accuracy in it",
+        _("{best} is None; keep the classifier with the best validation accuracy in it").format(
+            best=best_name
+        ),
     )
     if best_model is None:
         return
@@ -254,21 +268,27 @@ def _check_tuning(t: Checker, kind: str, values: dict, min_combinations: int = 4
     export_for_grader(t.exercise.name, W=getattr(best_model, "W", None), X_val=X_val, y_val=y_val)
     val_acc = float(np.mean(best_model.predict(X_val) == y_val))
     t.true(
-        "best model matches results",
+        key(N_("best model matches results")),
         np.isclose(val_acc, best_val),
-        f"the model passed as the best has validation accuracy {val_acc:.4f}, but the best "
-        f"validation accuracy in results is {best_val:.4f}; keep the classifier that reached it",
+        _(
+            "the model passed as the best has validation accuracy {acc:.4f}, but the best "
+            "validation accuracy in results is {best:.4f}; keep the classifier that reached it"
+        ).format(acc=val_acc, best=best_val),
     )
     goal = MIN_VAL_ACCURACY[kind]["fast" if config.FAST else "full"]
     t.true(
-        f"validation accuracy >= {goal:.2f}",
+        key(N_("validation accuracy >= {goal:.2f}"), goal=goal),
         val_acc >= goal,
-        f"the best validation accuracy is {val_acc:.4f}; tune further to reach {goal:.2f} "
-        f"(try other learning rates and regularisation strengths, or more iterations)",
+        _(
+            "the best validation accuracy is {acc:.4f}; tune further to reach {goal:.2f} (try "
+            "other learning rates and regularisation strengths, or more iterations)"
+        ).format(acc=val_acc, goal=goal),
     )
 
 
-@exercise("svm_tuning", "the hyper-parameter search cell (svm_tuning) of notebooks/02_svm.ipynb")
+@exercise(
+    "svm_tuning", N_("the hyper-parameter search cell (svm_tuning) of notebooks/02_svm.ipynb")
+)
 def check_svm_tuning(
     t: Checker, results=_NOT_PASSED, best_svm=_NOT_PASSED, X_val=_NOT_PASSED, y_val=_NOT_PASSED
 ) -> None:
@@ -278,7 +298,7 @@ def check_svm_tuning(
 
 @exercise(
     "softmax_tuning",
-    "the hyper-parameter search cell (softmax_tuning) of notebooks/03_softmax.ipynb",
+    N_("the hyper-parameter search cell (softmax_tuning) of notebooks/03_softmax.ipynb"),
 )
 def check_softmax_tuning(
     t: Checker,
