@@ -237,15 +237,19 @@ class Solver:
                 self.loss_history.append(loss)
                 bar.update(1)
                 if not np.isfinite(loss):
-                    self.stopped_early = (
-                        f"the loss became {loss} at iteration {t + 1}; the learning rate is "
-                        f"probably too high"
-                    )
+                    self.stopped_early = _(
+                        "the loss became {loss} at iteration {t}; the learning rate is probably "
+                        "too high"
+                    ).format(loss=loss, t=t + 1)
                     if self.verbose:
-                        bar.write(f"Stopped: {self.stopped_early}")
+                        bar.write(_("Stopped: {why}").format(why=self.stopped_early))
                     break
                 if self.verbose and t % self.print_every == 0:
-                    bar.write(f"(Iteration {t + 1} / {num_iterations}) loss: {loss:.6f}")
+                    bar.write(
+                        _("(Iteration {t} / {total}) loss: {loss:.6f}").format(
+                            t=t + 1, total=num_iterations, loss=loss
+                        )
+                    )
                 if (t + 1) % iterations_per_epoch == 0:
                     self.epoch += 1
                     for config in self.optim_configs.values():

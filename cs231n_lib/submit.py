@@ -33,6 +33,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cs231n_lib import config
+from cs231n_lib.i18n import _, translations
 from cs231n_lib.submission_rules import (
     ANY_REGION_LINE_RE,
     LAYOUT_DIRS,
@@ -49,6 +51,11 @@ from cs231n_lib.submission_rules import (
 
 COURSE_ROOT = Path(__file__).resolve().parents[1]
 _ID_RE = re.compile(r"^[A-Za-z0-9._@-]+$")
+# What a passed check cell saved in the notebook starts with, in each language ("name: OK (").
+_CHECK_OK = tuple(
+    translations(lang).gettext("{name}: OK ({detail})").split("{detail}")[0]
+    for lang in config.LANGUAGES
+)
 
 
 @dataclass
@@ -182,17 +189,21 @@ def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report)
         if begin:
             if open_name is not None:
                 report.warnings.append(
-                    f"{where}:{number}: region {begin['name']} starts inside region "
-                    f"{open_name}; restore the end line of {open_name} (copy it from a fresh "
-                    f"release). The grader will not grade this file's regions"
+                    _(
+                        "{where}:{number}: region {name} starts inside region {open}; restore "
+                        "the end line of {open} (copy it from a fresh release). The grader will "
+                        "not grade this file's regions"
+                    ).format(where=where, number=number, name=begin["name"], open=open_name)
                 )
             open_name, body = begin["name"], []
         elif end:
             if open_name != end["name"]:
                 report.warnings.append(
-                    f"{where}:{number}: end line of region {end['name']} does not match the "
-                    f"open region ({open_name}); restore the original marker lines. The grader "
-                    f"will not grade this file's regions"
+                    _(
+                        "{where}:{number}: end line of region {name} does not match the open "
+                        "region ({open}); restore the original marker lines. The grader will "
+                        "not grade this file's regions"
+                    ).format(where=where, number=number, name=end["name"], open=open_name)
                 )
             else:
                 report.regions.append(
@@ -201,16 +212,20 @@ def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report)
             open_name = None
         elif ANY_REGION_LINE_RE.search(line):
             report.warnings.append(
-                f"{where}:{number}: damaged region marker line {line.strip()!r}; restore it "
-                f"exactly as released (it says 'do not edit this line'). The grader will not "
-                f"grade this file's regions"
+                _(
+                    "{where}:{number}: damaged region marker line {line!r}; restore it exactly "
+                    "as released (it says 'do not edit this line'). The grader will not grade "
+                    "this file's regions"
+                ).format(where=where, number=number, line=line.strip())
             )
         elif open_name is not None:
             body.append(line)
     if open_name is not None:
         report.warnings.append(
-            f"{where}: region {open_name} has no end line; restore it. The grader will not grade "
-            f"this file's regions"
+            _(
+                "{where}: region {name} has no end line; restore it. The grader will not grade "
+                "this file's regions"
+            ).format(where=where, name=open_name)
         )
 
 
@@ -254,13 +269,15 @@ def _notebook(root: Path, rel: str, report: Report) -> None:
                 "".join(o.get("text", "")) if isinstance(o.get("text"), list) else o.get("text", "")
                 for o in cell.get("outputs", [])
             )
-            if f"{grading['grade_id']}: OK" in text:
+            if any(ok.format(name=grading["grade_id"]) in text for ok in _CHECK_OK):
                 status.checks_ok += 1
     report.notebooks.append(status)
     if status.code_cells and status.run_cells == 0:
         report.warnings.append(
-            f"{rel} was never run (no cell has been executed); run it top to bottom and save "
-            f"it, so you know which checks pass"
+            _(
+                "{path} was never run (no cell has been executed); run it top to bottom and "
+                "save it, so you know which checks pass"
+            ).format(path=rel)
         )
 
 
@@ -286,54 +303,78 @@ def inspect(root: Path, limits: UnpackLimits = UnpackLimits()) -> Report:
     if stubs and len(stubs) < len(report.regions):
         names = ", ".join(r.name for r in stubs[:6]) + (", ..." if len(stubs) > 6 else "")
         report.warnings.append(
-            f"{len(stubs)} of {len(report.regions)} regions still hold their stub (not "
-            f"attempted, 0 points): {names}"
+            _(
+                "{count} of {total} regions still hold their stub (not attempted, 0 points): "
+                "{names}"
+            ).format(count=len(stubs), total=len(report.regions), names=names)
         )
     for nb in report.notebooks:
         if nb.run_cells and newest_library[0] > nb.saved + 1:
             report.warnings.append(
-                f"{newest_library[1]} changed after {nb.path} was last saved: the check results "
-                f"saved in the notebook may be out of date; re-run its check cells and save"
+                _(
+                    "{library} changed after {notebook} was last saved: the check results saved "
+                    "in the notebook may be out of date; re-run its check cells and save"
+                ).format(library=newest_library[1], notebook=nb.path)
             )
     return report
 
 
 def summary(report: Report, root: Path) -> str:
     """The one-screen summary printed after writing the zip."""
-    lines = [f"Submission: {report.zip_path}", ""]
+    lines = [_("Submission: {path}").format(path=report.zip_path), ""]
     by_where: dict[str, list[Region]] = {}
     for region in report.regions:
         by_where.setdefault(region.where, []).append(region)
-    lines.append("Notebooks (checks OK as last saved; cells run; your regions and answers):")
+    lines.append(_("Notebooks (checks OK as last saved; cells run; your regions and answers):"))
     for nb in report.notebooks:
         own = by_where.get(nb.path, [])
         code = [r for r in own if not r.markdown]
         answers = [r for r in own if r.markdown]
-        lines.append(
-            f"  {Path(nb.path).name:<26} checks OK {nb.checks_ok:>2}/{nb.checks:<2}  "
-            f"run {nb.run_cells:>3}/{nb.code_cells:<3}  code {sum(r.written for r in code)}/"
-            f"{len(code)}  answers {sum(r.written for r in answers)}/{len(answers)}"
+        line = _(
+            "checks OK {ok:>2}/{checks:<2}  run {run:>3}/{cells:<3}  code {code}/{regions}  "
+            "answers {answers}/{questions}"
+        ).format(
+            ok=nb.checks_ok,
+            checks=nb.checks,
+            run=nb.run_cells,
+            cells=nb.code_cells,
+            code=sum(r.written for r in code),
+            regions=len(code),
+            answers=sum(r.written for r in answers),
+            questions=len(answers),
         )
-    lines.append("Library functions you wrote (regions no longer holding the stub):")
+        lines.append(f"  {Path(nb.path).name:<26} {line}")
+    lines.append(_("Library functions you wrote (regions no longer holding the stub):"))
     for where, regions in sorted(by_where.items()):
         if where.endswith(".py"):
             done = sum(r.written for r in regions)
             lines.append(f"  {where:<40} {done}/{len(regions)}")
     lines.append(
-        f"{len(report.files)} files, {report.total_bytes / 1e6:.2f} MB unpacked, zip "
-        f"{report.zip_bytes / 1e6:.2f} MB (checked with the grader's own limits)"
+        _(
+            "{files} files, {unpacked:.2f} MB unpacked, zip {zipped:.2f} MB (checked with the "
+            "grader's own limits)"
+        ).format(
+            files=len(report.files),
+            unpacked=report.total_bytes / 1e6,
+            zipped=report.zip_bytes / 1e6,
+        )
     )
     if report.warnings:
-        lines += ["", f"Warnings ({len(report.warnings)}):"]
+        lines += ["", _("Warnings ({count}):").format(count=len(report.warnings))]
         shown = report.warnings[:12]
         lines += [f"  - {w}" for w in shown]
         if len(report.warnings) > len(shown):
-            lines.append(f"  ... and {len(report.warnings) - len(shown)} more")
+            more = len(report.warnings) - len(shown)
+            lines.append("  " + _("... and {count} more").format(count=more))
     lines += [
         "",
-        "Inline-question answers are graded by a person; the checks are graded automatically on "
-        "inputs you have not seen.",
-        f"Hand in {report.zip_path.name} as your course says (e.g. upload it to Gradescope).",
+        _(
+            "Inline-question answers are graded by a person; the checks are graded automatically "
+            "on inputs you have not seen."
+        ),
+        _("Hand in {name} as your course says (e.g. upload it to Gradescope).").format(
+            name=report.zip_path.name
+        ),
     ]
     return "\n".join(lines)
 
@@ -370,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = make_submission(root, dest.resolve())
     except (SubmissionError, OSError) as err:
-        print(f"error: {err}\nNothing was written.", file=sys.stderr)
+        print(_("error: {error}\nNothing was written.").format(error=err), file=sys.stderr)
         return 1
     print(summary(report, root))
     return 0

@@ -21,7 +21,7 @@ from cs231n_course.manual.sheets import ManualState, SheetRow
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 LIMITS = Limits(cell_timeout=30, notebook_timeout=300, cpu_seconds=120)
-CELL = GradedCell("relu_forward", "04_two_layer_net.ipynb", 0, 2.0)
+CELL = GradedCell("04_two_layer_net.ipynb", 1, "relu_forward-check", "relu_forward", 2.0)
 
 
 def _stdout(text):
@@ -162,7 +162,11 @@ def test_korean_feedback_page_shows_korean_reasons_and_notes():
     korean = reports.feedback_markdown("kim", "kim.zip", _result("픽셀 밝기 차이 때문입니다."))
     english = reports.feedback_markdown("kim", "kim.zip", _result("Brightness dominates L2."))
     assert "**통과**: 채점용 숨겨진 입력에서 통과했습니다" in korean
-    assert "**실패**: NotImplementedError을(를) 일으켰습니다: affine\\_forward: implement" in korean
+    # A stub's English message, quoted in a reason, is shown in the library's Korean.
+    assert (
+        "**실패**: NotImplementedError을(를) 일으켰습니다: affine\\_forward: 아직 구현되지 "
+        "않았습니다. cs231n\\_lib/layers.py에 구현하세요" in korean
+    )
     # Quoted student-facing text stays escaped (markdown and HTML).
     assert "결과가 틀렸습니다: loss, dW \\| &lt;b&gt;" in korean
     assert "- 01\\_knn.ipynb 셀 7: 여러분의 코드가 프로세스 2개를" in korean
@@ -170,7 +174,7 @@ def test_korean_feedback_page_shows_korean_reasons_and_notes():
     assert "wrong results on the hidden grading inputs: loss, dW \\| &lt;b&gt;" in english
     assert not HANGUL.search(english)
     rows = [line for line in korean.splitlines() if line.startswith("| `")]
-    assert len(rows) == 3 and all(HANGUL.search(r.rsplit("|", 2)[1]) for r in rows)
+    assert len(rows) == 3 and all(HANGUL.search(r.split("**: ", 1)[1]) for r in rows)
 
 
 def _state(points=None, comment=""):

@@ -424,7 +424,7 @@ def test_korean_student_readme_is_released_in_both_editions(tmp_path, release):
 @pytest.mark.notebook
 @pytest.mark.slow
 def test_a_korean_submission_grades_exactly_as_the_english_one(tmp_path, repo):
-    from cs231n_course import sandbox
+    from cs231n_course import markers, sandbox
     from cs231n_course.grader import GradeOptions, Limits, grade
     from cs231n_course.release import build_release
     from cs231n_course.solutions import fill_regions, solution_regions
@@ -445,6 +445,15 @@ def test_a_korean_submission_grades_exactly_as_the_english_one(tmp_path, repo):
     assert sorted(fill_regions(english, regions, only)) == sorted(only)
     assert sorted(fill_regions(korean, regions, only)) == sorted(only)
     assert "과제 1" in (korean / "notebooks/01_knn.ipynb").read_text(encoding="utf-8")
+    # Each answers the inline questions in their own language: that chooses the feedback's.
+    for root, stub, answer in (
+        (english, markers.MARKDOWN_ANSWER_STUB, "Brightness dominates the L2 distance."),
+        (korean, translate.ANSWER_STUB_KO, "밝기가 L2 거리를 좌우합니다."),
+    ):
+        path = root / "notebooks/01_knn.ipynb"
+        text = path.read_text(encoding="utf-8")
+        assert text.count(stub) == 3
+        path.write_text(text.replace(stub, answer), encoding="utf-8")
 
     options = GradeOptions(
         out=tmp_path / "out",
@@ -462,13 +471,30 @@ def test_a_korean_submission_grades_exactly_as_the_english_one(tmp_path, repo):
         rows = {r.pop("student"): r for r in __import__("csv").DictReader(fh)}
     assert rows["student-ko"] == rows["student-en"]
     assert 0 < float(rows["student-ko"]["total"]) < 12, rows  # partial, so a real comparison
-    # Identical but for the student id and the content hash (the markdown differs, of course).
-    feedback = {
-        s: re.sub(
-            r"sha256 `?[0-9a-f]+`?",
-            "sha256 ...",
-            (options.out / "feedback" / f"{s}.md").read_text(encoding="utf-8").replace(s, "S"),
-        )
-        for s in rows
+    # The same rows, points and verdicts; the Korean page says it all in Korean.
+    pages = {s: (options.out / "feedback" / f"{s}.md").read_text(encoding="utf-8") for s in rows}
+    ko, en = pages["student-ko"], pages["student-en"]
+    table = {
+        s: [
+            cells[:3]
+            for cells in (line.split(" | ") for line in page.splitlines())
+            if cells[0].startswith("| `") and len(cells) == 4  # an exercise, not a question
+        ]
+        for s, page in pages.items()
     }
-    assert feedback["student-ko"] == feedback["student-en"]
+    assert table["student-ko"] == table["student-en"] and table["student-en"]
+    assert not HANGUL.search(en) and "## Inline questions (graded by a TA)" in en
+    assert en.count("| not graded yet / 2 |") == 3 and "passed on the hidden grading" in en
+    assert ko.startswith("# 채점 결과: student-ko") and "## 인라인 질문 (조교가 채점)" in ko
+    assert ko.count("| 아직 채점 전 / 2 |") == 3 and "**총점 " in ko
+    assert "**통과**: 채점용 숨겨진 입력에서 통과했습니다" in ko
+    rows_ko = (line.split(" | ") for line in ko.splitlines() if line.startswith("| `"))
+    reasons = [row[3] for row in rows_ko if len(row) == 4]
+    assert len(reasons) == len(table["student-ko"])
+    failing = [r for r in reasons if r.startswith("**실패**")]
+    assert failing and all(HANGUL.search(r.split(":", 1)[1]) for r in reasons), reasons
+    assert "NotImplementedError을(를) 일으켰습니다" in ko and "implement this in" in en
+    assert "아직 구현되지 않았습니다" in ko and "implement this in" not in ko  # the stubs, too
+    # What the grader keeps stays English: the gradebook (above) and the summary.
+    summary = (options.out / "summary.md").read_text(encoding="utf-8")
+    assert not HANGUL.search(summary)

@@ -18,8 +18,11 @@ import functools
 import re
 import string
 
-# Fields that are reasons of their own (translated recursively); the rest are quoted as is.
+# Fields that are reasons of their own (translated recursively); the rest are quoted as is,
+# except an error's message (``evalue``), which is shown in Korean when it is the library's own
+# text: a stub's message, or a message of the library's Korean catalogue.
 NESTED = frozenset({"reason", "cause", "why", "problem", "first", "second"})
+LIBRARY_TEXT = frozenset({"evalue"})
 
 TEMPLATES: tuple[tuple[str, str], ...] = (
     # --- composites first: a reason with a cause after it (scoring.score_pass) -------------
@@ -245,10 +248,26 @@ def _translate(text: str, left: list[str], depth: int) -> str:
         match = pattern.fullmatch(text)
         if match is None:
             continue
-        fields = {
-            name: _translate(value, left, depth + 1) if name in NESTED else value
-            for name, value in match.groupdict().items()
-        }
+        fields = {}
+        for name, value in match.groupdict().items():
+            if name in NESTED:
+                value = _translate(value, left, depth + 1)
+            elif name in LIBRARY_TEXT:
+                value = library_text(value)
+            fields[name] = value
         return korean.format(**fields)
     left.append(text)
     return text
+
+
+def library_text(text: str) -> str:
+    """A message the student library wrote in English (a kernel under the grader runs in
+    English), in Korean when the library's catalogue has it; else ``text`` as it is."""
+    from cs231n_lib import i18n
+    from cs231n_lib.checks import STUB_PATTERN, STUB_TEMPLATE
+
+    korean = i18n.translations("ko")
+    stub = STUB_PATTERN.match(text)
+    if stub is not None:
+        return korean.gettext(STUB_TEMPLATE).format(**stub.groupdict())
+    return korean.gettext(text) if text else text

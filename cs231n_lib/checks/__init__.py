@@ -466,7 +466,7 @@ def shown_where(where: str) -> str:
 
 # The message every released stub raises (cs231n_course.markers.stub_message writes it).
 _STUB = re.compile(r"^(?P<name>\S+): implement this in (?P<where>.+) \(see the TODO above\)$")
-N_("{name}: implement this in {where} (see the TODO above)")
+STUB_PATTERN, STUB_TEMPLATE = _STUB, N_("{name}: implement this in {where} (see the TODO above)")
 
 
 def stub_text(message: str) -> str:
@@ -479,7 +479,7 @@ def stub_text(message: str) -> str:
     match = _STUB.match(message)
     if match is None or config.GRADING_SEED is not None:
         return message
-    return _("{name}: implement this in {where} (see the TODO above)").format(**match.groupdict())
+    return _(STUB_TEMPLATE).format(**match.groupdict())
 
 
 def _write_npz_deterministic(path: Path, arrays: dict[str, np.ndarray]) -> None:
