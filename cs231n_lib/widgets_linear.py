@@ -104,7 +104,7 @@ def plot_hyperparameter_search(results, fig=None):
         Two panels: training accuracy (left) and validation accuracy (right).
     """
     if not results:
-        raise ValueError("results is empty: run the search first")
+        raise ValueError(_("results is empty: run the search first"))
     keys = sorted(results)
     log_lr = np.log10([k[0] for k in keys])  # (K,)
     log_reg = np.log10([k[1] for k in keys])  # (K,)

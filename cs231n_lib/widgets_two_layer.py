@@ -124,7 +124,8 @@ class AffineGraph:
     def _backward(self) -> None:
         g = self.grads
         g["L"] = 1.0
-        self.steps.append(Step("backward", "L", 1.0, "dL/dL = 1: backprop starts at the loss"))
+        start = _("dL/dL = 1: backprop starts at the loss")
+        self.steps.append(Step("backward", "L", 1.0, start))
         # Each node's gradient is the sum over its children of child-gradient × local gradient.
         children: dict[str, list[Node]] = {n.name: [] for n in self.nodes}
         for node in self.nodes:
