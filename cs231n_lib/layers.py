@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cs231n_lib.i18n import N_, _
+
 
 def affine_forward(x, w, b):
     """Forward pass of an affine (fully connected) layer: ``out = x.reshape(N, D) @ w + b``.
@@ -307,34 +309,79 @@ def conv_output_size(size, filter_size, stride, pad=0, *, what="conv output widt
         pixels; the message shows the formula with the numbers and settings that fit.
     """
     size, filter_size, stride, pad = int(size), int(filter_size), int(stride), int(pad)
+    shown = _(what)  # the message in the student's language (what: one of _OUTPUT_SIZE_NAMES)
     if stride < 1 or pad < 0 or filter_size < 1:
         raise ValueError(
-            f"{what}: need filter size >= 1, stride >= 1 and pad >= 0, got filter size "
-            f"{filter_size}, stride {stride}, pad {pad}"
+            _(
+                "{what}: need filter size >= 1, stride >= 1 and pad >= 0, got filter size "
+                "{filter_size}, stride {stride}, pad {pad}"
+            ).format(what=shown, filter_size=filter_size, stride=stride, pad=pad)
         )
     span = size + 2 * pad - filter_size  # how far the window travels
     formula = f"({size} + 2*{pad} - {filter_size})/{stride} + 1"
     if span < 0:
         raise ValueError(
-            f"{what} {formula} = {span / stride + 1:.2f}: the window ({filter_size}) is larger "
-            f"than the padded input ({size} + 2*{pad} = {size + 2 * pad}); use a smaller "
-            f"filter or more padding"
+            _(
+                "{what} {formula} = {value:.2f}: the window ({filter_size}) is larger than the "
+                "padded input ({size} + 2*{pad} = {padded}); use a smaller filter or more padding"
+            ).format(
+                what=shown,
+                formula=formula,
+                value=span / stride + 1,
+                filter_size=filter_size,
+                size=size,
+                pad=pad,
+                padded=size + 2 * pad,
+            )  # fmt: skip
         )
     out = span // stride + 1
     unseen = _unseen_pixels(size, filter_size, stride, pad)
     can_pad = not what.startswith("pool")
     if unseen:
         last = size - 1
-        which = f"{last}" if unseen == 1 else f"{last - unseen + 1} to {last}"
-        lines = "row" if "height" in what else "column"
-        lines += "" if unseen == 1 else "s"
+        rows = "height" in what
+        if unseen == 1:
+            text = (
+                N_("{what} {formula} = {value:.2f} is not an integer, and rounding down to {out}, "
+                   "as frameworks do, would leave input row {last} unseen (no window reaches "
+                   "it); {fix}")
+                if rows
+                else N_("{what} {formula} = {value:.2f} is not an integer, and rounding down to "
+                        "{out}, as frameworks do, would leave input column {last} unseen (no "
+                        "window reaches it); {fix}")
+            )  # fmt: skip
+        else:
+            text = (
+                N_("{what} {formula} = {value:.2f} is not an integer, and rounding down to {out}, "
+                   "as frameworks do, would leave input rows {first} to {last} unseen (no window "
+                   "reaches them); {fix}")
+                if rows
+                else N_("{what} {formula} = {value:.2f} is not an integer, and rounding down to "
+                        "{out}, as frameworks do, would leave input columns {first} to {last} "
+                        "unseen (no window reaches them); {fix}")
+            )  # fmt: skip
         raise ValueError(
-            f"{what} {formula} = {span / stride + 1:.2f} is not an integer, and rounding down "
-            f"to {out}, as frameworks do, would leave input {lines} {which} unseen (no window "
-            f"reaches {'it' if unseen == 1 else 'them'}); "
-            f"{_fitting_settings(size, filter_size, stride, pad, can_pad=can_pad)}"
+            _(text).format(
+                what=shown,
+                formula=formula,
+                value=span / stride + 1,
+                out=out,
+                first=last - unseen + 1,
+                last=last,
+                fix=_fitting_settings(size, filter_size, stride, pad, can_pad=can_pad),
+            )  # fmt: skip
         )
     return out
+
+
+# The names conv_output_size is called with (its ``what``), shown in the student's language.
+_OUTPUT_SIZE_NAMES = (
+    N_("conv output height"),
+    N_("conv output width"),
+    N_("pool output height"),
+    N_("pool output width"),
+    N_("output size"),
+)
 
 
 def _unseen_pixels(size, filter_size, stride, pad):
@@ -367,20 +414,35 @@ def _fitting_settings(size, filter_size, stride, pad, *, can_pad=True):
         for p in sorted(range(filter_size), key=lambda p: (abs(p - pad), p)):
             if p != pad and fits(filter_size, stride, p):
                 out = output(filter_size, stride, p)
-                hints.append(f"pad {p} with stride {stride} (output {out})")
+                hints.append(
+                    _("pad {pad} with stride {stride} (output {out})").format(
+                        pad=p, stride=stride, out=out
+                    )
+                )
                 break
     if not can_pad:  # pooling: the usual fix is another window size (2x2, stride 2 halves)
         for f in (2, 3, 4):
             if f != filter_size and fits(f, 2, 0):
-                hints.append(f"{f}x{f} windows with stride 2 (output {output(f, 2, 0)})")
+                hints.append(
+                    _("{f}x{f} windows with stride 2 (output {out})").format(
+                        f=f, out=output(f, 2, 0)
+                    )
+                )
                 break
     for s in (2, 1):
         if s < stride and fits(filter_size, s, pad):
-            hints.append(f"stride {s} with pad {pad} (output {output(filter_size, s, pad)})")
+            hints.append(
+                _("stride {stride} with pad {pad} (output {out})").format(
+                    stride=s, pad=pad, out=output(filter_size, s, pad)
+                )
+            )
             break
     if not hints:
-        return "choose a stride and pad for which (size + 2*pad - filter)/stride is an integer"
-    return "settings that see every pixel: " + "; or ".join(hints)
+        return _("choose a stride and pad for which (size + 2*pad - filter)/stride is an integer")
+    text = hints[0]
+    for hint in hints[1:]:
+        text = _("{first}; or {second}").format(first=text, second=hint)
+    return _("settings that see every pixel: {hints}").format(hints=text)
 
 
 def _pad_hw(x, pad):
