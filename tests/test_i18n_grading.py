@@ -241,3 +241,48 @@ def test_not_graded_page_in_the_language_of_the_answers(tmp_path, repo):
     path.write_text(text.replace("*(write your answer here)*", "밝기가 거리를 좌우합니다", 1))
     assert reports.submission_language(Submission(folder, "kim"), course) == "ko"
     assert reports.submission_language(Submission(tmp_path / "nothing.zip", "x"), course) == "en"
+
+
+# --- the submit command, for a student working in Korean ----------------------------------
+
+
+def test_submit_summary_in_korean_counts_korean_check_results(release, tmp_path):
+    """A Korean notebook's passed check prints "name: 통과 (...)": submit counts it as OK (in
+    either language), and under CS231N_LANG=ko its summary and warnings are Korean."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    root = shutil.copytree(release, tmp_path / "course")
+    path = root / "notebooks/01_knn.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    check_cells = [
+        c for c in nb["cells"] if c["cell_type"] == "code" and c["metadata"].get("nbgrader")
+    ]
+    grade_id = check_cells[0]["metadata"]["nbgrader"]["grade_id"]
+    check_cells[0]["execution_count"] = 1
+    check_cells[0]["outputs"] = [
+        {
+            "output_type": "stream",
+            "name": "stdout",
+            "text": f"{grade_id}: 통과 (dists: 상대 오차)\n",
+        }
+    ]
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    runs = {}
+    for lang in ("ko", "en"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cs231n_lib.submit", "--out", str(tmp_path / f"{lang}.zip")],
+            cwd=root, capture_output=True, text=True, timeout=120,
+            env={**__import__("os").environ, "CS231N_LANG": lang},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        runs[lang] = done.stdout
+    total = len(check_cells)
+    assert f"checks OK  1/{total}" in runs["en"] and "Warnings (" in runs["en"]
+    assert not HANGUL.search(runs["en"])
+    ko = runs["ko"]
+    assert ko.startswith("제출물: ") and f"확인 통과  1/{total}" in ko
+    assert "노트북 (마지막 저장 기준" in ko and "경고 (" in ko
+    assert "한 번도 실행하지 않았습니다" in ko and "Gradescope에 올리기" in ko
