@@ -136,9 +136,11 @@ def use_hangul_font() -> str | None:
     name = _hangul_font_once()
     if name is None:
         warnings.warn(
-            "CS231N_LANG=ko but no font with Hangul is installed, so Korean plot labels would "
-            "show as boxes; install one (Debian/Ubuntu: sudo apt-get install fonts-nanum), "
-            "then restart the kernel",
+            _(
+                "CS231N_LANG=ko but no font with Hangul is installed, so Korean plot labels would "
+                "show as boxes; install one (Debian/Ubuntu: sudo apt-get install fonts-nanum), "
+                "then restart the kernel"
+            ),
             stacklevel=2,
         )
         return None
