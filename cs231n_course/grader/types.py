@@ -208,6 +208,7 @@ class Batch:
     failed: list[tuple[str, str]] = field(default_factory=list)
     network: str = ""
     reference_locks: dict = field(default_factory=dict)  # grading seed -> lock (see submission)
+    runs: dict = field(default_factory=dict)  # (seed, regions) key -> one graded run (submission)
 
     def result_path(self, sub: Submission) -> Path:
         """Where the result of ``sub`` is stored: one file per (student, content hash)."""
