@@ -14,7 +14,7 @@ from pathlib import Path
 from cs231n_lib.submission_rules import UnpackLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the instructor's repository
-GRADER_VERSION = "2"  # bump when grading semantics change, so cached results are redone
+GRADER_VERSION = "3"  # bump when grading semantics change, so cached results are redone
 
 
 class GradingError(RuntimeError):
