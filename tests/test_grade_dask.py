@@ -194,6 +194,9 @@ def test_cluster_gradebook_is_byte_identical_to_local(graded, cache, cluster):
     # Once per seed: perfect and its twin share one, zip_slip was refused on the client.
     assert "reference runs: 4 on workers, 0 from the cache" in stderr
     assert len(list(cache.glob("reference-*"))) == 4  # the client cached them; local reused
+    # The twin has perfect's bytes: one task graded both, and its result is stored for each.
+    stored = {p.name.split("--")[0]: p.read_text() for p in out.glob(".grader/results/*/*.json")}
+    assert stored["perfect"] == stored[TWIN] and len(stored) == 6
     assert "- kernels ran on: Dask workers on " in (out / "summary.md").read_text()
 
 
