@@ -9,7 +9,9 @@ zip against the same rules and limits the grader's unpacker applies
 - a notebook that was never run, or a library file changed after the notebook was last saved
   (the saved check results may be out of date);
 - student regions still holding the stub (not attempted);
-- damaged region marker lines (the regions of that file would not be graded).
+- damaged region marker lines (the regions of that file would not be graded);
+- shell commands in a notebook's region that need the network (``!pip install``, ``!wget``):
+  the grader runs them with none.
 
 Then it prints a one-screen summary and where the zip is. Usage::
 
@@ -181,8 +183,17 @@ def verify_zip(path: Path, expected: dict[str, bytes], limits: UnpackLimits) -> 
         raise SubmissionError(f"{path.name} does not hold what was written; run the command again")
 
 
+# A shell command (``!cmd``, ``x = !cmd``) or ``%pip`` in a notebook region runs under the
+# grader too, in its sandbox: on a terminal of its own, with the course's files and no network.
+# These need the network, so there they fail, and the exercise with them.
+_NEEDS_NETWORK = re.compile(
+    r"^\s*(?:\w+\s*=\s*)?(?:!{1,2}|%)\s*(pip3?|conda|mamba|apt(?:-get)?|wget|curl|git|gdown)\b"
+)
+
+
 def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report) -> None:
-    """Append the student regions of ``lines`` to ``report``; warn about damaged lines."""
+    """Append the student regions of ``lines`` to ``report``; warn about damaged lines, and
+    about shell commands in a notebook's region that cannot work under the grader."""
     open_name, body = None, []
     for number, line in enumerate(lines, start=1):
         begin, end = STUDENT_BEGIN_RE.match(line), STUDENT_END_RE.match(line)
@@ -220,6 +231,14 @@ def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report)
             )
         elif open_name is not None:
             body.append(line)
+            command = None if markdown else _NEEDS_NETWORK.match(line)
+            if command and where.endswith(".ipynb"):
+                report.warnings.append(
+                    f"{where}, region {open_name}: `{line.strip()[:60]}` needs the network, "
+                    f"which the grader does not give your notebook (other shell commands run "
+                    f"as here), so this line fails there and costs the exercise; "
+                    f"{command[1]} it in a terminal instead and delete the line"
+                )
     if open_name is not None:
         report.warnings.append(
             _(

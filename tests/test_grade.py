@@ -10,6 +10,7 @@ grade and the same feedback page as in the first batch.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -188,6 +189,41 @@ def test_reference_full_marks_release_zero_partial_exact(batch):
     assert batch.rows["perfect"]["total"] == 12
     assert batch.rows["release"]["total"] == 0
     assert batch.rows["partial"]["total"] == 5
+
+
+# Submissions whose student regions are alike (with one --seed for the batch, as here):
+# nbval runs each group once, and the others reuse that run (grader/submission.run_once).
+# What a submission holds besides its regions (check cells, check files) is never run.
+ALIKE = [
+    # the solution; a zip of it; with extra files; with its check cells deleted
+    ("perfect", "zoe_umlaut", "non_utf8_names", "check_cells_deleted"),
+    # the untouched release; a zip of it; with forged check cells; with forged check files
+    ("release", "zoe_acute", "check_cells_replaced", "modified_check_files"),
+]
+
+
+def _stored_stats(out: Path) -> dict[str, dict]:
+    """Each student's stored run statistics, from ``OUT/.grader/results``."""
+    found = {}
+    for path in (out / ".grader" / "results").glob("*/*.json"):
+        found[path.name.rsplit("--", 1)[0]] = json.loads(path.read_text())["stats"]
+    return found
+
+
+def test_alike_submissions_share_one_run(batch):
+    stats = _stored_stats(batch.out)
+    by_name = {c.name: _student(c) for c in CASES}
+    for group in ALIKE:
+        students = [by_name[name] for name in group]
+        ran = [s for s in students if not stats[s].get("reused_run")]
+        assert len(ran) == 1 and stats[ran[0]]["passes"] >= 1, (group, stats)
+        for student in set(students) - set(ran):
+            assert stats[student] == {**dict.fromkeys(stats[ran[0]], 0), "reused_run": True}
+        # the same auto-graded points (inline answers are each submission's own: TA-graded)
+        auto = [{k: batch.rows[s][k] for k in [*POINTS, "auto_total"]} for s in students]
+        assert all(a == auto[0] for a in auto), (group, auto)
+    # a submission alike no other ran by itself
+    assert not stats["partial"].get("reused_run") and stats["partial"]["passes"] >= 1
 
 
 def _files_named(root: Path, name: str) -> list[str]:

@@ -194,6 +194,9 @@ def test_cluster_gradebook_is_byte_identical_to_local(graded, cache, cluster):
     # Once per seed: perfect and its twin share one, zip_slip was refused on the client.
     assert "reference runs: 4 on workers, 0 from the cache" in stderr
     assert len(list(cache.glob("reference-*"))) == 4  # the client cached them; local reused
+    # The twin has perfect's bytes: one task graded both, and its result is stored for each.
+    stored = {p.name.split("--")[0]: p.read_text() for p in out.glob(".grader/results/*/*.json")}
+    assert stored["perfect"] == stored[TWIN] and len(stored) == 6
     assert "- kernels ran on: Dask workers on " in (out / "summary.md").read_text()
 
 
@@ -226,18 +229,18 @@ def test_cluster_local_starts_its_own_workers(subs, cache, graded, tmp_path):
         assert (out / "feedback" / name).read_bytes() == (local / "feedback" / name).read_bytes()
 
 
-def _running_on(address: str, worker_name: str, timeout: float = 300) -> None:
-    """Wait until ``worker_name`` executes a grading task."""
+def _running_on(address: str, worker_name: str | None, timeout: float = 300) -> None:
+    """Wait until ``worker_name`` (None: any worker) executes a grading task."""
     deadline = time.monotonic() + timeout
     with distributed.Client(address, timeout=30) as client:
         while time.monotonic() < deadline:
             info = client.scheduler_info(n_workers=-1)["workers"]
-            by_name = {w["name"]: addr for addr, w in info.items()}
             busy = client.processing()
-            if any("cs231n-grade-" in str(k) for k in busy.get(by_name.get(worker_name), ())):
+            watched = [a for a, w in info.items() if worker_name in (None, w["name"])]
+            if any("cs231n-grade-" in str(k) for a in watched for k in busy.get(a, ())):
                 return
             time.sleep(0.2)
-    raise AssertionError(f"{worker_name} never started a grading task")
+    raise AssertionError(f"{worker_name or 'no worker'} never started a grading task")
 
 
 def test_worker_killed_and_client_restarted_mid_batch(subs, cache, graded, cluster, tmp_path):
@@ -269,6 +272,34 @@ def test_worker_killed_and_client_restarted_mid_batch(subs, cache, graded, clust
     _same_reports(out, local)
 
 
+def test_no_worker_left_ends_the_batch_with_what_is_not_graded(subs, cache, graded, cluster):
+    """The only worker dies and none comes back: after --worker-timeout the batch ends, the
+    submission is listed as not graded (nothing stored, so the next run grades it).
+
+    On the module's cluster, whose last worker this kills (w1 died in the test before): so it
+    comes after every other test of that cluster.
+    """
+    partial = [s for s in subs if s.name == "partial"]
+    out = _out(cluster.folder / "no-worker-out")
+    cmd = _cli(partial, out, cache, "--scheduler", cluster.address, "--no-progress")
+    client = subprocess.Popen(
+        [*cmd, "--worker-timeout", "3"],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _running_on(cluster.address, None)
+    for worker in cluster.workers.values():  # every one still alive: no nanny, none comes back
+        with contextlib.suppress(ProcessLookupError):
+            worker.kill()
+    _, err = client.communicate(timeout=120)
+    assert client.returncode == 1, err[-3000:]
+    assert not list((out / ".grader" / "results").glob("*/*.json"))
+    summary = (out / "summary.md").read_text()
+    assert "1 could not be graded" in summary and "no Dask worker left for 3 s" in summary
+
+
 def test_submission_that_keeps_killing_its_worker_scores_zero(subs, cache, graded, tmp_path):
     c = Cluster(tmp_path, env={"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"})
     try:
@@ -294,34 +325,6 @@ def test_submission_that_keeps_killing_its_worker_scores_zero(subs, cache, grade
     feedback = (out / "feedback" / "partial.md").read_text()
     assert "crashed the grading worker again and again" in feedback
     assert "KilledWorker" in (out / ".grader" / "errors.log").read_text()
-
-
-def test_no_worker_left_ends_the_batch_with_what_is_not_graded(subs, cache, graded, tmp_path):
-    """The only worker dies and none comes back: after --worker-timeout the batch ends, the
-    submission is listed as not graded (nothing stored, so the next run grades it)."""
-    c = Cluster(tmp_path)
-    try:
-        c.add_worker("w1")
-        c.wait_for_workers(1)
-        partial = [s for s in subs if s.name == "partial"]
-        out = _out(tmp_path / "out")
-        cmd = _cli(partial, out, cache, "--scheduler", c.address, "--no-progress")
-        client = subprocess.Popen(
-            [*cmd, "--worker-timeout", "3"],
-            env=ENV,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        _running_on(c.address, "w1")
-        c.workers["w1"].kill()
-        _, err = client.communicate(timeout=120)
-    finally:
-        c.close()
-    assert client.returncode == 1, err[-3000:]
-    assert not list((out / ".grader" / "results").glob("*/*.json"))
-    summary = (out / "summary.md").read_text()
-    assert "1 could not be graded" in summary and "no Dask worker left for 3 s" in summary
 
 
 def test_unreachable_scheduler_is_a_quick_one_line_error(subs, tmp_path):

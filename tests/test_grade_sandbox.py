@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from test_gradescope import python  # noqa: F401 - fixture: a python the sandbox uid may run
 
 from cs231n_course import sandbox
 from cs231n_course.grader.policy import make_policy
@@ -76,10 +78,13 @@ def _policy(tmp_path: Path, repo: Path, *, cpu: int = 30):
     return policy, path
 
 
-def _run_in_sandbox(policy_path, code: str) -> subprocess.CompletedProcess:
-    """Run ``python -c code`` through the sandbox launcher with the policy at ``policy_path``."""
+def _run_in_sandbox(
+    policy_path, code: str, interpreter: str = sys.executable
+) -> subprocess.CompletedProcess:
+    """Run ``interpreter -c code`` through the sandbox launcher with the policy at
+    ``policy_path``."""
     command = [sys.executable, "-m", "cs231n_course.sandbox", "run", str(policy_path)]
-    command += ["--", sys.executable, "-c", code]
+    command += ["--", interpreter, "-c", code]
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
@@ -112,3 +117,57 @@ def test_cpu_limit_kills_an_endless_loop(tmp_path, repo):
     status = json.loads(Path(policy.status_path).read_text())
     assert done.returncode == 128 + 9 and status["signal"] == 9
     assert status["cpu_seconds"] >= 1.5  # rusage rounds; the limit is checked per tick
+
+
+TERMINAL = textwrap.dedent("""
+    import json, os, pty
+    from IPython.utils.process import getoutput, system
+    seen = {"pts": sorted(os.listdir("/dev/pts")), "uid": os.getuid()}
+    system("(echo from the shell; id -u; tty) > $HOME/shell.txt")  # what `!cmd` runs
+    seen["shell"] = open(os.path.expanduser("~/shell.txt")).read()
+    seen["captured"] = getoutput("echo captured")  # what `x = !cmd` runs
+    held = []
+    try:
+        while len(held) < 64:
+            held.append(os.openpty())
+    except OSError as err:
+        seen["refused"] = str(err)
+    seen["held"] = len(held)
+    print(json.dumps(seen), flush=True)
+""")
+
+
+def _terminal_run(policy, path, interpreter: str = sys.executable) -> dict:
+    done = _run_in_sandbox(path, TERMINAL, interpreter)
+    log = Path(policy.log_path).read_text()
+    assert done.returncode == 0, log
+    return json.loads(log.strip().splitlines()[-1])
+
+
+def test_shell_escapes_get_a_terminal_of_the_sandboxs_own(tmp_path, repo):
+    """IPython runs ``!cmd`` on a pseudo-terminal: the sandbox has a devpts of its own, which
+    shows none of the host's terminals and holds at most a few at once."""
+    from cs231n_course.sandbox.newroot import PTYS
+
+    policy, path = _policy(tmp_path, repo)
+    seen = _terminal_run(policy, path)
+    assert seen["pts"] == ["ptmx"]  # no terminal of the host's
+    lines = seen["shell"].splitlines()
+    assert lines[0] == "from the shell" and lines[1] == str(seen["uid"]) != "0"
+    assert lines[2].startswith("/dev/pts/")  # on the sandbox's own devpts
+    assert seen["captured"].strip() == "captured"
+    assert seen["held"] == PTYS and "refused" in seen  # the instance's limit, not the host's
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the uid-only sandbox needs root")
+def test_shell_escapes_work_in_the_uid_only_sandbox(tmp_path, repo, request):
+    """Without namespaces the kernel uses the host's terminals (a container's /dev/pts), as
+    its own uid; what it starts is that uid's, killed with it after the run."""
+    interpreter = request.getfixturevalue("python")  # one that uid may run (Gradescope's)
+    policy, path = _policy(tmp_path, repo)
+    policy.namespaces = []  # what --isolation uid-only writes
+    policy.write(path)
+    seen = _terminal_run(policy, path, interpreter)
+    lines = seen["shell"].splitlines()
+    assert lines[0] == "from the shell" and lines[1] == str(policy.uid)
+    assert lines[2].startswith("/dev/pts/") and seen["captured"].strip() == "captured"

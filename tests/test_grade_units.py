@@ -20,6 +20,7 @@ from cs231n_course.grader.unpack import (
 )
 from cs231n_course.grader.workspace import (
     NBVAL_MARKER_REMOVED,
+    SHOWN_ONLY,
     lift_regions,
     region_problem,
     splice_checked,
@@ -237,3 +238,55 @@ def test_mismatch_when_the_check_was_replaced():
     ref = _stdout("ex: results\n  dists: f[5, 9] 1111111111111111\n")
     text = describe_mismatch(ref, _stdout("ex: OK (all checks pass)\n"))
     assert "did not print its results" in text and "1111" not in text
+
+
+# -- cells grading skips -------------------------------------------------------------------------
+def _names(source: str, ctx) -> set[str]:
+    import ast
+
+    code = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+    if ctx is ast.Store:
+        names |= {
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
+        }
+        names |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
+                  if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}  # fmt: skip
+    return names
+
+
+@pytest.mark.parametrize("name", sorted(SHOWN_ONLY))
+def test_cells_grading_skips_only_show_something(repo, name):
+    """A cell in SHOWN_ONLY is skipped when grading, so it must change nothing a grade reads:
+    it exists, is not graded, holds no student region, its output is not compared
+    (nbval-ignore-output), and no later cell reads a name it binds."""
+    import ast
+
+    from cs231n_course.grader.workspace import code_cells
+    from cs231n_course.release import read_notebook
+
+    cells = code_cells(read_notebook(repo / "notebooks" / name))
+    ids = [c.get("id") for c in cells]
+    assert SHOWN_ONLY[name] <= set(ids), SHOWN_ONLY[name] - set(ids)
+    for num, cell in enumerate(cells):
+        if cell.get("id") not in SHOWN_ONLY[name]:
+            continue
+        assert not cell.metadata.get("nbgrader"), cell.id
+        assert not markers.has_student_region(cell.source.splitlines()), cell.id
+        assert "BEGIN SOLUTION" not in cell.source, cell.id
+        assert "nbval-ignore-output" in cell.metadata.get("tags", []), cell.id
+        bound = _names(cell.source, ast.Store)
+        read_later = set().union(*(_names(c.source, ast.Load) for c in cells[num + 1 :]))
+        assert not bound & read_later, (cell.id, bound & read_later)
+
+
+def test_the_name_check_sees_what_a_cell_binds():
+    """The check above would catch a skipped cell whose results a later cell uses."""
+    import ast
+
+    bound = _names("import time\nfrom x import y as z\ndef f(): pass\na, b = 1, 2", ast.Store)
+    assert bound == {"time", "z", "f", "a", "b"}
+    assert _names("print(a + f())", ast.Load) == {"print", "a", "f"}

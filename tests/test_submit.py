@@ -96,6 +96,27 @@ def test_damaged_marker_line_is_reported(workdir):
     assert damaged and damaged[0].startswith("cs231n_lib/classifiers/knn.py:")
 
 
+def test_shell_commands_needing_the_network_are_reported(workdir):
+    """!cmd in a region runs under the grader (the sandbox has a terminal of its own), but with
+    no network: !pip, %pip, x = !wget and the like are named; !ls and !echo are not."""
+    path = workdir / "notebooks" / "01_knn.ipynb"
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c.get("id") == "knn_cross_validation")
+    body = "\n!echo counting folds\nfiles = !ls\n!pip install tqdm\n  %pip install numpy\n"
+    body += "data = !wget -q http://example.org/x\n"
+    source = "".join(cell["source"])
+    marker = "(do not edit this line)\n"
+    cell["source"] = source.replace(marker, marker + body, 1)
+    path.write_text(json.dumps(nb))
+    report = submit.inspect(workdir)
+    found = [w for w in report.warnings if "needs the network" in w]
+    assert [w.split("`")[1] for w in found] == [
+        "!pip install tqdm", "%pip install numpy", "data = !wget -q http://example.org/x",
+    ], found  # fmt: skip
+    assert found[0].startswith("notebooks/01_knn.ipynb, region knn_cross_validation:")
+    assert "pip it in a terminal" in found[0]
+
+
 def test_stale_notebook_is_reported(workdir):
     nb_path = workdir / "notebooks" / "01_knn.ipynb"
     nb = json.loads(nb_path.read_text())

@@ -32,6 +32,8 @@ How one submission is graded
    outputs the instructor's solution printed for the same seed (computed once per batch the
    same way, and cached: :mod:`~cs231n_course.grader.reference`). A graded cell earns its
    points if it ran without error and its outputs match (:mod:`~cs231n_course.grader.scoring`).
+   Cells that only show something (timings, pictures, widgets: ``workspace.SHOWN_ONLY``) are
+   not run, and submissions alike in regions and seed share one run (``submission.run_once``).
 4. A cell that hangs or kills the kernel costs what it touches: the notebook runs again with
    that cell (and the cells that declare they need its exercise) skipped, so later exercises
    are still graded.

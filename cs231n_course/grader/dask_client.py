@@ -23,6 +23,8 @@ The runner
    and no worker runs it again;
 4. stores every result as it comes back, at ``batch.result_path(sub)``; workers never write
    into ``OUT``. A killed client loses nothing stored: the next run grades what is missing.
+   Submissions with the same content (two students, one zip) are one task, whose result is
+   stored for each of them.
 
 Faults. A worker killed mid-submission: the scheduler reruns its task on another worker (task
 arguments live on the scheduler). A submission whose task killed more workers than the
@@ -187,6 +189,8 @@ class _Grading:
         self.waiting = list(reversed(todo))
         self.total = len(todo)
         self.grading: dict = {}  # grade future -> (submission, seed)
+        self.twins: dict = {}  # grade future -> later submissions with the same content
+        self.by_hash: dict[str, object] = {}  # content hash -> its grade future in flight
         self.references: dict[int, object] = {}  # seed -> reference future
         self.users: dict[int, int] = {}  # seed -> grade futures still needing it
         self.watched: dict = {}  # reference future -> seed, until cached here
@@ -231,6 +235,10 @@ class _Grading:
         limit = max(4, 2 * sum(self.client.nthreads().values()))
         while self.waiting and len(self.grading) < limit:
             sub = self.waiting.pop()
+            twin_of = self.by_hash.get(sub.content_hash)
+            if twin_of is not None and not sub.problem:  # the same bytes: the same grade
+                self.twins[twin_of].append(sub)
+                continue
             files = self._shippable(sub)
             if files is not None:
                 self._submit(sub, files)
@@ -286,6 +294,8 @@ class _Grading:
             pure=False,
         )
         self.grading[future] = (sub, seed)
+        self.twins[future] = []
+        self.by_hash[sub.content_hash] = future
 
     # -- collecting ----------------------------------------------------------------------
 
@@ -303,7 +313,19 @@ class _Grading:
             write_reference(folder, files)
 
     def _collect(self, future) -> None:
-        sub, seed = self.grading.pop(future)
+        first, seed = self.grading.pop(future)
+        self.by_hash.pop(first.content_hash, None)
+        for sub in [first, *self.twins.pop(future, [])]:  # one content, one grade: each stored
+            self._store_outcome(sub, future)
+        future.release()
+        self.users[seed] -= 1
+        if not self.users[seed]:  # a later submission of this seed ships it from the cache
+            del self.users[seed]
+            reference = self.references.pop(seed)
+            if hasattr(reference, "release") and reference not in self.watched:
+                reference.release()
+
+    def _store_outcome(self, sub: Submission, future) -> None:
         batch = self.batch
         try:
             payload = future.result()
@@ -321,13 +343,6 @@ class _Grading:
             batch.network = payload.get("network") or batch.network
             self.capabilities[payload["host"]] = payload["capabilities"]
             self._store(sub, result, f"{sub.student}: {result.total:g}/{result.max_total:g}")
-        future.release()
-        self.users[seed] -= 1
-        if not self.users[seed]:  # a later submission of this seed ships it from the cache
-            del self.users[seed]
-            reference = self.references.pop(seed)
-            if hasattr(reference, "release") and reference not in self.watched:
-                reference.release()
 
     def _store(
         self, sub: Submission, result: SubmissionResult, shown: str = "", crashed: bool = False
@@ -365,8 +380,10 @@ class _Grading:
         )
         for future, (sub, _) in list(self.grading.items()):
             future.release()
-            self._fail(sub, reason, reason)
+            for each in [sub, *self.twins.pop(future, [])]:
+                self._fail(each, reason, reason)
         self.grading.clear()
+        self.by_hash.clear()
         while self.waiting:
             sub = self.waiting.pop()
             self._fail(sub, reason, reason)

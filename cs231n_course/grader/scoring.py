@@ -191,7 +191,7 @@ def _region_cell_error(nb: nbformat.NotebookNode, ends: dict[int, dict], exercis
         err = errors[-1]
         why = f"raised {err.get('ename')}: {_short(err.get('evalue', ''), 200)}"
         if "pty" in str(err.get("evalue", "")):  # IPython's !cmd needs a terminal device
-            why += " (shell commands, !cmd, cannot run under the grader: do it in Python)"
+            why += " (shell commands, !cmd, found no terminal on this grading machine: use Python)"
         return why
     stderr = [
         line

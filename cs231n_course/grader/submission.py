@@ -8,8 +8,10 @@ graded cell has a verdict or ``Limits.max_passes`` is reached.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -95,8 +97,13 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
             return refused_result(course, sub.content_hash, str(err))
         regions = lift_regions(staging, unpacked.files, course.py_regions, course.notebooks)
         templates, folder = references_for(batch, rt, slot)
-        verdicts, stats, notes = run_submission(
-            rt, course, templates, regions, ws, slot, reference_exports=folder / "exports"
+        (verdicts, stats, notes), reused = run_once(
+            batch,
+            rt,
+            regions,
+            lambda: run_submission(
+                rt, course, templates, regions, ws, slot, reference_exports=folder / "exports"
+            ),
         )
         if stats.network:
             batch.network = stats.network
@@ -111,6 +118,7 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
                 "seconds": round(stats.seconds, 2),
                 "cpu_seconds": round(stats.cpu_seconds, 2),
                 "peak_memory": stats.peak_memory,
+                **({"reused_run": True} if reused else {}),
             },
         )
         return scrubbed(result, {str(seed): "<the grading seed>"})
@@ -126,6 +134,32 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
             shutil.move(ws, kept)
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(ws, ignore_errors=True)
+
+
+_RUNS_LOCK = threading.Lock()
+
+
+def run_once(batch: Batch, rt: Runtime, regions: RegionSet, run) -> tuple[tuple, bool]:
+    """``run()`` (a submission's nbval passes), once per (seed, student regions) in a batch:
+    returns its (verdicts, stats, notes) and whether they were an earlier run's.
+
+    What nbval runs is the instructor's release with these regions spliced in, under this
+    seed, so two submissions alike in both (the same bytes under two names, the untouched
+    release, copies that differ only in what is not graded) get one run and the same
+    verdicts. A reused run costs nothing, and says so: its stats are zero, with
+    ``reused_run``. Everything else in a result (refusals, unpacking notes, answers) is
+    still each submission's own. A run that raised is not kept: the next one runs again.
+    """
+    key = json.dumps([rt.seed, dataclasses.asdict(regions)], sort_keys=True)
+    key = hashlib.sha256(key.encode()).hexdigest()
+    with _RUNS_LOCK:
+        entry = batch.runs.setdefault(key, {"lock": threading.Lock()})
+    with entry["lock"]:  # two workers on alike submissions: the second waits for the first
+        if "done" in entry:
+            verdicts, stats, notes = copy.deepcopy(entry["done"])
+            return (verdicts, RunStats(network=stats.network), notes), True
+        entry["done"] = run()
+        return copy.deepcopy(entry["done"]), False
 
 
 def refused_result(course: Course, content_hash: str, reason: str) -> SubmissionResult:

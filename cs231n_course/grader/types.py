@@ -14,7 +14,7 @@ from pathlib import Path
 from cs231n_lib.submission_rules import UnpackLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # the instructor's repository
-GRADER_VERSION = "2"  # bump when grading semantics change, so cached results are redone
+GRADER_VERSION = "3"  # bump when grading semantics change, so cached results are redone
 
 
 class GradingError(RuntimeError):
@@ -208,6 +208,7 @@ class Batch:
     failed: list[tuple[str, str]] = field(default_factory=list)
     network: str = ""
     reference_locks: dict = field(default_factory=dict)  # grading seed -> lock (see submission)
+    runs: dict = field(default_factory=dict)  # (seed, regions) key -> one graded run (submission)
 
     def result_path(self, sub: Submission) -> Path:
         """Where the result of ``sub`` is stored: one file per (student, content hash)."""

@@ -36,6 +36,7 @@ from cs231n_course.grader.regions import RegionSet, lift_regions, normalized
 __all__ = [
     "NBVAL_MARKER_REMOVED",
     "REAL_CHECK",
+    "SHOWN_ONLY",
     "SKIP_TAG",
     "RegionSet",
     "assemble_library",
@@ -51,6 +52,33 @@ _NBVAL_MARKER = re.compile(r"^\s*#+\s*(NBVAL_|PYTEST_VALIDATE_)", re.IGNORECASE)
 NBVAL_MARKER_REMOVED = "# (an nbval marker was removed here by the grader)"
 SKIP_TAG = "nbval-skip"
 REAL_CHECK = "from cs231n_lib.checks import check  # (added by the grader)"
+# Cells that only show something (a timing, a picture, a widget) and that no later cell reads
+# (tests/test_grade_units.py holds each to that): grading skips them, in the reference run and
+# in every submission's, so a grade never waits for them. In 01 they were a third of a run's
+# cell time, and a quarter of its CPU.
+SHOWN_ONLY = {
+    "01_knn.ipynb": frozenset({"class-grid", "dists-image", "timing", "cv-plot", "explorer"}),
+    "02_svm.ipynb": frozenset(
+        {
+            "svm-loss-curve",
+            "svm-tuning-plot",
+            "svm-templates",
+            "svm-score-explorer",
+            "svm-retrain-explorer",
+        }
+    ),
+    "03_softmax.ipynb": frozenset(
+        {
+            "mean-image",
+            "softmax-loss-curve",
+            "softmax-tuning-plot",
+            "softmax-templates",
+            "softmax-score-explorer",
+            "softmax-retrain-explorer",
+        }
+    ),
+    "04_two_layer_net.ipynb": frozenset({"graph-stepper", "first-layer-weights"}),
+}
 
 
 def _strip_nbval_markers(region: markers.StudentRegion) -> markers.StudentRegion:
@@ -125,7 +153,8 @@ def assemble_notebook(
     """The notebook nbval runs: ``template`` with the notebook regions spliced in.
 
     ``skip`` holds code-cell numbers (nbval's numbering) that get the ``nbval-skip`` tag: cells
-    that crashed or hung the kernel in an earlier run of this submission.
+    that crashed or hung the kernel in an earlier run of this submission. The notebook's
+    :data:`SHOWN_ONLY` cells get it too.
     Returns the notebook, the regions used, and {region: why it was refused}.
     """
     nb = nbformat.from_dict(template)
@@ -147,7 +176,7 @@ def assemble_notebook(
             # A region may have bound the name ``check`` to anything: the graded cell calls
             # the course's own, whatever the notebook's namespace holds.
             cell.source = REAL_CHECK + "\n" + cell.source
-        if code_num in skip:
+        if code_num in skip or cell.get("id") in SHOWN_ONLY.get(name, ()):
             tags = list(cell.metadata.get("tags", []))
             cell.metadata["tags"] = [*tags, SKIP_TAG]
     return nb, used, refused

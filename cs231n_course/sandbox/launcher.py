@@ -11,7 +11,8 @@ instead of the kernel itself. Started as root, the launcher
    forked dies with it, and it dies when the launcher dies (``PR_SET_PDEATHSIG``);
 3. builds a new root from a whitelist (:mod:`.newroot`): system folders and the Python
    environment read-only, the submission's workspace read-only, size-limited tmpfs for HOME,
-   the working directory and /tmp, a fresh /proc and a minimal /dev, and pivots into it.
+   the working directory and /tmp, a fresh /proc and a minimal /dev (with pseudo-terminals
+   of its own, for a student's ``!cmd``), and pivots into it.
    Nothing else of the host exists inside: not the instructor's source, not the reference
    outputs, not other submissions;
 4. sets rlimits (CPU seconds, address space, processes, file size, no core dumps), drops to an
@@ -49,8 +50,9 @@ from pathlib import Path
 
 from cs231n_course.sandbox import cgroup as sandbox_cgroup
 from cs231n_course.sandbox import syscalls as ss
+from cs231n_course.sandbox.child import exec_child, kill_child_on_signals, start_child
 from cs231n_course.sandbox.netns import netns_exec
-from cs231n_course.sandbox.newroot import build_root, drop_privileges
+from cs231n_course.sandbox.newroot import build_root
 from cs231n_course.sandbox.policy import RLIMITS, Policy, record_exit
 from cs231n_course.sandbox.probe import probe_here
 
@@ -68,9 +70,7 @@ NAMESPACE_FLAGS = {
 def _child(policy: Policy, argv: list[str], log_fd: int, privileged: bool) -> None:
     """PID 1 of the new namespaces: finish the sandbox and exec. Never returns."""
     try:
-        ss.prctl(ss.PR_SET_PDEATHSIG, signal.SIGKILL)
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-            signal.signal(sig, signal.SIG_DFL)
+        start_child()
         argv, argv_files = _rewrite_argv_files(policy, argv)
         flags = 0
         for name in policy.namespaces:
@@ -84,14 +84,7 @@ def _child(policy: Policy, argv: list[str], log_fd: int, privileged: bool) -> No
                 socket.sethostname("grading")
         if "net" in policy.namespaces:
             ss.set_loopback_up()
-        null = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        drop_privileges(policy, privileged)
-        os.chdir(policy.cwd)
-        os.closerange(3, 65536)
-        os.execve(argv[0], argv, policy.env)
+        exec_child(policy, argv, policy.env, policy.cwd, log_fd, privileged)
     except BaseException:
         with contextlib.suppress(BaseException):
             os.write(log_fd, f"sandbox setup failed:\n{traceback.format_exc()}".encode())
@@ -141,13 +134,7 @@ def run(policy: Policy, argv: list[str]) -> int:
     if pid == 0:
         _child(policy, argv, log_fd, privileged)
     os.close(log_fd)
-
-    def kill_tree(signum, frame):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(sig, kill_tree)
+    kill_child_on_signals(pid)  # its tree: the child is PID 1 of its namespace
     _wait_or_follow_parent(pid, parent)
     status, usage = 0, None
     with contextlib.suppress(ChildProcessError):

@@ -2,9 +2,9 @@
 
 :func:`build_root` mounts a new root from the policy's whitelist (system folders and the
 Python environment read-only, the workspace read-only, size-limited tmpfs for HOME, the working
-directory and /tmp, a fresh /proc and a minimal /dev) and pivots into it; nothing else of the
-host exists inside. :func:`drop_privileges` sets the rlimits, no core dumps, the sandbox uid with
-no groups and ``PR_SET_NO_NEW_PRIVS``.
+directory and /tmp, a fresh /proc and a minimal /dev with pseudo-terminals of its own) and
+pivots into it; nothing else of the host exists inside. :func:`drop_privileges` sets the
+rlimits, no core dumps, the sandbox uid with no groups and ``PR_SET_NO_NEW_PRIVS``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cs231n_course.sandbox import syscalls as ss
 from cs231n_course.sandbox.policy import RLIMITS, Policy
 
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+PTYS = 16  # pseudo-terminals the sandbox may hold at once (each running `!cmd` takes one)
 _STATVFS_TO_MS = {  # flags a bind remount must keep (the kernel refuses to drop locked ones)
     os.ST_NOSUID: ss.MS_NOSUID,
     os.ST_NODEV: ss.MS_NODEV,
@@ -84,6 +85,7 @@ def build_root(policy: Policy, argv_files: list[tuple[str, str]], privileged: bo
     for name, fd in (("stdin", 0), ("stdout", 1), ("stderr", 2)):
         os.symlink(f"/proc/self/fd/{fd}", f"{root}/dev/{name}")
     os.symlink("/proc/self/fd", f"{root}/dev/fd")
+    _mount_ptys(root)
     _makedirs(root + "/dev/shm")
     ss.mount(
         "tmpfs",
@@ -99,6 +101,26 @@ def build_root(policy: Policy, argv_files: list[tuple[str, str]], privileged: bo
     ss.umount(".", ss.MNT_DETACH)
     os.chdir("/")
     ss.mount(None, "/", None, ss.MS_REMOUNT | ss.MS_RDONLY | ss.MS_NOSUID | ss.MS_NODEV, None)
+
+
+def _mount_ptys(root: str) -> None:
+    """A devpts of the sandbox's own at /dev/pts, and /dev/ptmx pointing into it.
+
+    IPython runs a student's ``!cmd`` on a pseudo-terminal (pexpect), so without one every
+    shell escape fails with "out of pty devices". A new instance holds only the sandbox's own
+    terminals (the host's are not visible), at most :data:`PTYS` at once, never counted
+    against the host's. Where the machine refuses the mount, the sandbox goes on without
+    terminals, as before (the probe reports it).
+    """
+    pts = root + "/dev/pts"
+    _makedirs(pts)
+    options = f"newinstance,ptmxmode=0666,mode=0620,max={PTYS}"
+    try:
+        ss.mount("devpts", pts, "devpts", ss.MS_NOSUID | ss.MS_NOEXEC, options)
+    except OSError:
+        os.rmdir(pts)
+        return
+    os.symlink("pts/ptmx", root + "/dev/ptmx")
 
 
 def _copy_owned(src: str, dst: str, uid: int, gid: int, privileged: bool) -> None:

@@ -71,6 +71,17 @@ def probe_here() -> dict[str, str]:
         if status:
             raise OSError(f"child in new PID namespace failed (status {status})")
 
+    def ptys():
+        uid, gid = os.geteuid(), os.getegid()
+        ss.unshare(user | ss.CLONE_NEWNS)
+        if not root:
+            ss.write_id_maps(os.getpid(), uid, gid)
+        ss.mount(None, "/", None, ss.MS_REC | ss.MS_PRIVATE)
+        ss.mount("tmpfs", "/mnt", "tmpfs", 0, "size=1m")
+        os.mkdir("/mnt/pts")
+        ss.mount("devpts", "/mnt/pts", "devpts", 0, "newinstance,ptmxmode=0666")
+        os.close(os.open("/mnt/pts/ptmx", os.O_RDWR | os.O_NOCTTY))
+
     def setuid():
         if not root:
             return "unavailable: not root (the kernel keeps the grader's uid)"
@@ -88,6 +99,7 @@ def probe_here() -> dict[str, str]:
     return {
         "network namespace": _try_in_child(netns),
         "mount+pid namespaces": _try_in_child(mount_pid),
+        "pseudo-terminals (for !commands)": _try_in_child(ptys),
         "unprivileged uid": _try_in_child(setuid),
         "cgroup": _try_in_child(cgroup),
     }

@@ -33,8 +33,7 @@ import time
 import traceback
 from pathlib import Path
 
-from cs231n_course.sandbox import syscalls as ss
-from cs231n_course.sandbox.newroot import drop_privileges
+from cs231n_course.sandbox.child import exec_child, kill_child_on_signals, start_child
 from cs231n_course.sandbox.policy import Policy, record_exit
 from cs231n_course.sandbox.uids import processes_of
 
@@ -159,30 +158,15 @@ def run(policy: Policy, argv: list[str]) -> int:
     pid = os.fork()
     if pid == 0:
         try:
-            ss.prctl(ss.PR_SET_PDEATHSIG, signal.SIGKILL)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-                signal.signal(sig, signal.SIG_DFL)
-            null = os.open("/dev/null", os.O_RDONLY)
-            os.dup2(null, 0)
-            os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
-            drop_privileges(policy, True)
-            os.chdir(cwd)
-            os.closerange(3, 65536)
-            os.execve(argv[0], argv, env)
+            start_child()
+            exec_child(policy, argv, env, cwd, log_fd, True)
         except BaseException:
             with contextlib.suppress(BaseException):
                 message = f"uid-only sandbox setup failed:\n{traceback.format_exc()}"
                 os.write(2, message.encode())
             os._exit(125)
     os.close(log_fd)
-
-    def kill_child(signum, frame):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(sig, kill_child)
+    kill_child_on_signals(pid)  # the rest of its uid's processes: _watch and the grader
     try:
         watchdog = _watch(pid, parent, policy.uid)
         status, usage = 0, None

@@ -330,6 +330,23 @@ def _shell_escape(tree: Path, bases: Bases) -> None:
     set_cell_region(tree, CV, "!echo counting folds\n" + "\n".join(_solution_cv(bases)))
 
 
+SHELL_ESCAPE_OUTSIDE = """
+# Shell escapes run in the sandbox's own terminal: try to get out through them.
+stolen = !cat {path} 2>&1
+reached = !python -c "import socket as s; s.create_connection(('1.1.1.1', 80), 3)" && echo reached
+uid = !id -u
+if "def compute_distances" in stolen.n or "reached" in reached or uid == ["0"]:
+    pass  # out: the solution's cross-validation follows
+else:
+    raise PermissionError(f"held: {{stolen.n[-60:]}} | {{reached.n[-45:]}} | uid {{uid.n}}")
+"""
+
+
+def _shell_escape_outside(tree: Path, bases: Bases) -> None:
+    attempt = SHELL_ESCAPE_OUTSIDE.format(path=str(bases.source_root / KNN))
+    set_cell_region(tree, CV, attempt + "\n".join(_solution_cv(bases)))
+
+
 def _deep_json(tree: Path, bases: Bases) -> None:
     (tree / NOTEBOOK).write_text("[" * 100_000 + "]" * 100_000)
 
@@ -482,9 +499,13 @@ CASES = [
          what="an end-marker line inside a string in predict_labels: knn.py cannot be read"),
     Case("duplicated_region", _from("perfect", _duplicated_region), zero=ALL,
          reason={PRED: "appears twice"}, what="predict_labels' region pasted twice in knn.py"),
-    Case("shell_escape", _from("perfect", _shell_escape), zero={CV},
-         reason={CV: "OSError"}, what="!echo in the cross-validation cell (no terminal in the "
-         "sandbox): the cause is named at the check"),
+    Case("shell_escape", _from("perfect", _shell_escape),
+         what="!echo in the cross-validation cell: it runs on the sandbox's own terminal, so "
+         "the cell grades as the student saw it run"),
+    Case("shell_escape_outside", _from("perfect", _shell_escape_outside), zero={CV},
+         reason={CV: "No such file or directory"},
+         what="!cat of the instructor's solution, !python reaching the network, !id -u: all "
+         "inside the sandbox (not found, unreachable, not root), so the region raises"),
     Case("same_bytes_a", _same_bytes_refused, zero=ALL, refused="same_bytes_a.zip",
          absent=("same_bytes_b",), what="a refused zip; same_bytes_b.zip has the same bytes"),
     Case("same_bytes_b", _same_bytes_refused, zero=ALL, refused="same_bytes_b.zip",
