@@ -234,10 +234,12 @@ def _regions_of(lines: list[str], where: str, *, markdown: bool, report: Report)
             command = None if markdown else _NEEDS_NETWORK.match(line)
             if command and where.endswith(".ipynb"):
                 report.warnings.append(
-                    f"{where}, region {open_name}: `{line.strip()[:60]}` needs the network, "
-                    f"which the grader does not give your notebook (other shell commands run "
-                    f"as here), so this line fails there and costs the exercise; "
-                    f"{command[1]} it in a terminal instead and delete the line"
+                    _(
+                        "{where}, region {name}: `{line}` needs the network, which the grader "
+                        "does not give your notebook (other shell commands run there as they do "
+                        "here), so this line fails there and costs the exercise; run it in a "
+                        "terminal instead and delete the line"
+                    ).format(where=where, name=open_name, line=line.strip()[:60])
                 )
     if open_name is not None:
         report.warnings.append(

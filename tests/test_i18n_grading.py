@@ -123,6 +123,18 @@ def test_every_grader_reason_has_a_korean_translation(reason):
     assert reasons_ko.untranslated(reason) == [], (reason, korean)
 
 
+def test_the_shell_command_hint_is_translated_not_swallowed_as_quoted_text():
+    """The !cmd hint follows the quoted error text; the generic "raised {ename}: {evalue}"
+    template would take it as part of the quote and leave it English. The grader's own wording
+    must meet its own template (a reworded hint fails here)."""
+    template = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", id="relu_forward")])
+    ends = {0: {"outputs": [_error("OSError", "out of pty devices")]}}
+    reason = scoring._region_cell_error(template, ends, "relu_forward")
+    korean = reasons_ko.translate_reason(reason)
+    assert "!cmd" in reason and "out of pty devices" in korean, korean
+    assert "shell commands" not in korean and "Python" in korean, korean
+
+
 def test_quoted_student_text_is_kept_exactly():
     reason = "raised ValueError: shapes (2,3) and (4,5); the cell holding your region f raised"
     assert reasons_ko.translate_reason("raised ValueError: a: b; c") == (

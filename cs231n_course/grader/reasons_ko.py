@@ -32,10 +32,10 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ),
     ("{reason}; it also wrote to stderr: {line}", "{reason}. 또한 stderr에 {line}을(를) 썼습니다"),
     (
-        "raised {ename}: {evalue} (shell commands, !cmd, cannot run under the grader: do it "
-        "in Python)",
-        "{ename}을(를) 일으켰습니다: {evalue} (채점기에서는 셸 명령 !cmd를 실행할 수 없습니다. "
-        "Python으로 하세요)",
+        "raised {ename}: {evalue} (shell commands, !cmd, found no terminal on this grading "
+        "machine: use Python)",
+        "{ename}을(를) 일으켰습니다: {evalue} (이 채점 기기에서는 셸 명령 !cmd에 필요한 터미널을 "
+        "찾지 못했습니다. Python으로 하세요)",
     ),
     ("wrote to stderr: {line}", "stderr에 {line}을(를) 썼습니다"),
     (
