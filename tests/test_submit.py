@@ -114,7 +114,7 @@ def test_shell_commands_needing_the_network_are_reported(workdir):
         "!pip install tqdm", "%pip install numpy", "data = !wget -q http://example.org/x",
     ], found  # fmt: skip
     assert found[0].startswith("notebooks/01_knn.ipynb, region knn_cross_validation:")
-    assert "pip it in a terminal" in found[0]
+    assert "run it in a terminal" in found[0]
 
 
 def test_stale_notebook_is_reported(workdir):
