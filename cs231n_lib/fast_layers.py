@@ -57,7 +57,42 @@ from cs231n_lib.im2col import (
 from cs231n_lib.layers import conv_output_size
 
 _scratch_store = threading.local()
-_matmul = np.matmul  # every matrix product of this module (benchmarks/conv_speed.py times it)
+MATMUL_BLOCKS = 4
+"""A large matrix product is computed as this many blocks of its result (see _matmul)."""
+
+
+def _matmul(a, b, out=None):
+    """``a @ b`` for 2-D a and b; a large product in blocks that the layers' threads share.
+
+    Every matrix product of this module goes through here (benchmarks/conv_speed.py times
+    it). When the product has at least ``64 * threads.MIN_SIZE`` multiply-adds and its result
+    at least 256 columns (or rows), the columns (or rows) are cut into :data:`MATMUL_BLOCKS`
+    blocks, each one BLAS product, and the layers' threads (:func:`cs231n_lib.threads.split`)
+    share the blocks, BLAS running on one thread in each. The blocks are the same whatever
+    the number of threads, so the result is bit for bit the same with 1, 2 or 4 threads. And
+    unlike BLAS's own threads, which spin waiting for each other, a thread that loses its
+    core to another process only delays its own blocks.
+    """
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(a, b))
+    long = max(M, N)
+    if M * N * K < 64 * threads.MIN_SIZE or long < 256:
+        return np.matmul(a, b, out=out)
+    edges = [long * k // MATMUL_BLOCKS for k in range(MATMUL_BLOCKS + 1)]
+
+    def blocks(k0, k1):
+        for k in range(k0, k1):
+            lo, hi = edges[k], edges[k + 1]
+            if N >= M:
+                np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+            else:
+                np.matmul(a[lo:hi], b, out=out[lo:hi])
+
+    with threads.one_blas_thread():
+        threads.split(blocks, MATMUL_BLOCKS, M * N * K, min_size=0)
+    return out
 
 
 def _scratch(name, shape, dtype):
@@ -110,28 +145,42 @@ def _conv_product(x, w, b, conv_param, out=None, pool_order=False):
     out_hw : tuple
         (H_out, W_out).
     """
-    N, C, H, W = x.shape
-    F, C_w, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = conv_output_size(x.shape[2], w.shape[2], stride, pad, what="conv output height")
+    W_out = conv_output_size(x.shape[3], w.shape[3], stride, pad, what="conv output width")
+    cols = _conv_columns(x, w, b, conv_param, pool_order)
+    w_aug = _augmented_filters(w, b, cols.dtype)
+    prod = _matmul(w_aug, cols, out=out)  # (F, N*H_out*W_out): every filter · every window
+    return prod, cols, (H_out, W_out)
+
+
+def _conv_columns(x, w, b, conv_param, pool_order=False):
+    """The im2col matrix (C*HH*WW + 1, N*H_out*W_out) of a convolution, with its row of ones.
+
+    Checks that w fits x; in the dtype of x, w and b together; pooling order as in
+    :func:`_conv_product`.
+    """
+    C, (_, C_w, HH, WW) = x.shape[1], w.shape
     if C_w != C:
         raise ValueError(
             f"filters have depth {C_w} but the input has depth {C}: w must have shape "
             f"(F, {C}, HH, WW)"
         )
     stride, pad = conv_param["stride"], conv_param["pad"]
-    H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
-    W_out = conv_output_size(W, WW, stride, pad, what="conv output width")
-    dtype = np.result_type(x, w, b)
-    x = x.astype(dtype, copy=False)
+    x = x.astype(np.result_type(x, w, b), copy=False)
     if pool_order:
-        cols = im2col_pool_order(x, HH, WW, pad, ones_row=True)
-    else:
-        cols = im2col(x, HH, WW, stride, pad, ones_row=True)
-    K = C * HH * WW
-    w_aug = np.empty((F, K + 1), dtype=dtype)  # (F, K + 1): the filters, then the bias
+        return im2col_pool_order(x, HH, WW, pad, ones_row=True)
+    return im2col(x, HH, WW, stride, pad, ones_row=True)
+
+
+def _augmented_filters(w, b, dtype):
+    """[w_rows, b]: (F, C*HH*WW + 1), the filters as rows and the bias as the last column."""
+    F = w.shape[0]
+    K = w[0].size
+    w_aug = np.empty((F, K + 1), dtype=dtype)
     w_aug[:, :K] = w.reshape(F, K)
     w_aug[:, K] = b
-    prod = _matmul(w_aug, cols, out=out)  # (F, N*H_out*W_out): every filter · every window
-    return prod, cols, (H_out, W_out)
+    return w_aug
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -494,15 +543,16 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     conv_output_size(H_out, 2, 2, 0, what="pool output height")  # raises if H_out is odd
     conv_output_size(W_out, 2, 2, 0, what="pool output width")
     dtype = np.result_type(x, w, b)
-    prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
     pool_shape = (N, F, H_out, W_out)
     if _use_pool_order(x.shape, w.shape, conv_param):
         # The usual case: columns in pooling order, the pool on contiguous blocks.
+        prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
         _, cols, _ = _conv_product(x, w, b, conv_param, out=prod, pool_order=True)
         pooled, masks = _pool_phases_forward(prod.reshape(F, 4, -1), relu=True)  # (F, P/4)
         out = pooled.reshape(F, N, H_out // 2, W_out // 2).swapaxes(0, 1)
         conv_cache = (x, w, b, conv_param, cols, "pool order")  # see conv_backward_fast
         return out, (conv_cache, (pool_shape, dtype, pool_param, masks), out)
+    prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
     _, cols, _ = _conv_product(x, w, b, conv_param, out=prod)
     pooled, masks = _pool2x2_forward(prod.reshape(F, N, H_out, W_out))  # (F, N, H/2, W/2)
     threads.split(lambda c0, c1: np.maximum(pooled[c0:c1], 0, out=pooled[c0:c1]), F,
