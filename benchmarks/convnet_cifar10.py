@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/convnet_cifar10.py                 # 15 minutes, all included
     .venv/bin/python benchmarks/convnet_cifar10.py --minutes 2     # a quick look
+    .venv/bin/python benchmarks/convnet_cifar10.py --epochs 7      # 7 epochs, however long
 
 Architecture (cs231n_lib.classifiers.cnn.ConvNet, the lecture's pattern
 INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC):
@@ -9,22 +10,36 @@ INPUT -> [[CONV -> RELU]*N -> POOL]*M -> [FC -> RELU]*K -> FC):
     [conv3x3x32-bn-relu-pool2x2] -> [conv3x3x64-bn-relu-pool2x2] -> [conv3x3x128-bn-relu-pool2x2]
     -> fc256-relu -> fc10 -> softmax
 
-float32, He initialisation, spatial batch normalisation after every convolution (the fast
-layers' own, ``cs231n_lib.fast_layers.spatial_batchnorm_forward_fast``; ``--no-batchnorm``
-for the plain net), Adam (learning rate 2e-3, batch 64) with a cosine schedule over the
-*time* budget (the learning rate reaches 0 when the budget is spent, however fast or busy the
-machine is), L2 regularisation 1e-4, random left-right flips of the training images, and at
-test time the average of the softmax scores of each image and its mirror (``--no-tta`` to
-switch off). Data: the 49,000/1,000 train/val split of get_cifar10_data, mean image
-subtracted and divided by the pixel standard deviation; the reported accuracy is on all
-10,000 test images, measured once at the end. The wall time covers everything: loading,
-training and evaluation: ``--minutes`` (default 15) is the budget for all of it, and training
-gets what is left after loading and a measured reserve for the final test.
+(``--width W`` for W, 2W, 4W filters and 8W hidden units.) float32, He initialisation,
+spatial batch normalisation after every convolution (the fast layers' own,
+``cs231n_lib.fast_layers.spatial_batchnorm_forward_fast``; ``--no-batchnorm`` for the plain
+net), Adam (peak learning rate 2e-3, batch 64) with a cosine schedule that reaches 0 at the
+end, L2 regularisation 1e-4, random left-right flips of the training images, and at test time
+the average of the softmax scores of each image and its mirror (``--no-tta`` to switch off).
+Options: ``--warmup F`` (a linear warm-up over the first fraction F of the training),
+``--translate P`` (random shifts of up to P pixels, zeros filling in), ``--label-smoothing
+E``. Data: the 49,000/1,000 train/val split of get_cifar10_data, mean image subtracted and
+divided by the pixel standard deviation; the reported accuracy is on all 10,000 test images,
+measured once at the end.
 
-Threads: one BLAS thread and two threads for the fast layers' numpy passes by default. On
-this shared 2-core machine two BLAS threads were 4-8x slower per step whenever other jobs
-kept the cores busy (a BLAS thread that loses its core stalls its partner), while the layers'
-threads work on independent channel blocks.
+Two ways to say how long to train:
+
+- by default, a wall-clock budget: ``--minutes`` (default 15) covers everything, loading,
+  training and the final test, and training gets what is left after loading and a measured
+  reserve for the test. The schedule runs over the *time* budget, so the learning rate reaches
+  0 when the budget is spent, however fast or busy the machine is; how many epochs that buys
+  depends on the machine and on its load.
+- ``--epochs E``: exactly E epochs, the schedule over the iterations, no time limit. Accuracy
+  after E epochs does not depend on the machine or its load (the layers give bit for bit the
+  same results with any number of threads), so recipes can be compared on a busy machine.
+
+Threads: one BLAS thread and two threads for the fast layers by default (``--threads``,
+``--layer-threads``). The layers' threads share the numpy passes and the large matrix
+products (cut into fixed blocks, each one single-threaded BLAS product, see
+``cs231n_lib.fast_layers._matmul``). On this shared 2-core machine two BLAS threads were 4-8x
+slower per step whenever other jobs kept the cores busy (a BLAS thread that loses its core
+stalls its partner, which spins waiting); a layer thread that loses its core only delays its
+own block.
 """
 
 from __future__ import annotations
@@ -97,11 +112,11 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak (Adam)")
-    parser.add_argument("--warmup", type=float, default=0.15,
+    parser.add_argument("--warmup", type=float, default=0.0,
                         help="fraction of the training spent warming up linearly")  # fmt: skip
-    parser.add_argument("--translate", type=int, default=2,
+    parser.add_argument("--translate", type=int, default=0,
                         help="random shifts of up to this many pixels (0: none)")  # fmt: skip
-    parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--width", type=int, default=32, help="filters of the first conv")
     parser.add_argument("--no-batchnorm", action="store_true", help="the plain net")
     parser.add_argument("--no-tta", action="store_true", help="no mirrored test images")

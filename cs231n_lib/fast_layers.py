@@ -31,6 +31,12 @@ im2col and col2im read and write, so a stack of fast layers never transposes a w
 activation. Values, shapes and dtypes are exactly those of the naive layers; only
 ``x.flags['C_CONTIGUOUS']`` tells the difference.
 
+**Threads.** The layers' memory-bound passes split their channels between the threads of
+:mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
+threads share, each block one BLAS product on one BLAS thread (``_matmul``). The blocks do
+not depend on the number of threads, so every result is bit for bit the same with any
+number of them.
+
 **Scratch memory.** Arrays that live only inside one call (the column gradient ``dcols`` of
 the backward pass, the conv output that the fused layer pools right away) are written into
 buffers kept per thread and reused by the next call, instead of being allocated and freed each
@@ -57,41 +63,53 @@ from cs231n_lib.im2col import (
 from cs231n_lib.layers import conv_output_size
 
 _scratch_store = threading.local()
-MATMUL_BLOCKS = 4
-"""A large matrix product is computed as this many blocks of its result (see _matmul)."""
+MATMUL_BLOCKS = 2
+"""A large matrix product is computed in this many blocks (see _matmul)."""
 
 
 def _matmul(a, b, out=None):
     """``a @ b`` for 2-D a and b; a large product in blocks that the layers' threads share.
 
     Every matrix product of this module goes through here (benchmarks/conv_speed.py times
-    it). When the product has at least ``64 * threads.MIN_SIZE`` multiply-adds and its result
-    at least 256 columns (or rows), the columns (or rows) are cut into :data:`MATMUL_BLOCKS`
-    blocks, each one BLAS product, and the layers' threads (:func:`cs231n_lib.threads.split`)
-    share the blocks, BLAS running on one thread in each. The blocks are the same whatever
-    the number of threads, so the result is bit for bit the same with 1, 2 or 4 threads. And
-    unlike BLAS's own threads, which spin waiting for each other, a thread that loses its
-    core to another process only delays its own blocks.
+    it). A product of at least ``64 * threads.MIN_SIZE`` multiply-adds is cut along its
+    longest dimension into :data:`MATMUL_BLOCKS` blocks: blocks of columns or rows of the
+    result, or, when the inner dimension is the longest (dw of a convolution, a sum over
+    every output position), blocks of that sum, whose partial products are then added in a
+    fixed order. The layers' threads (:func:`cs231n_lib.threads.split`) share the blocks,
+    BLAS running on one thread in each. The blocks are the same whatever the number of
+    threads, so the result is bit for bit the same with 1, 2 or 4 threads; and unlike BLAS's
+    own threads, which spin waiting for each other, a thread that loses its core to another
+    process only delays its own block.
     """
     M, K = a.shape
     N = b.shape[1]
     if out is None:
         out = np.empty((M, N), dtype=np.result_type(a, b))
-    long = max(M, N)
-    if M * N * K < 64 * threads.MIN_SIZE or long < 256:
+    longest = max(M, N, K)
+    if M * N * K < 64 * threads.MIN_SIZE or longest < 2 * MATMUL_BLOCKS:
         return np.matmul(a, b, out=out)
-    edges = [long * k // MATMUL_BLOCKS for k in range(MATMUL_BLOCKS + 1)]
+    edges = [longest * k // MATMUL_BLOCKS for k in range(MATMUL_BLOCKS + 1)]
+    if K == longest:  # blocks of the inner sum, each its own partial product
+        partial = np.empty((MATMUL_BLOCKS - 1, M, N), dtype=out.dtype)
+        targets = [out, *partial]
+    else:
+        targets = None
 
     def blocks(k0, k1):
         for k in range(k0, k1):
             lo, hi = edges[k], edges[k + 1]
-            if N >= M:
+            if targets is not None:
+                np.matmul(a[:, lo:hi], b[lo:hi], out=targets[k])
+            elif N == longest:
                 np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
             else:
                 np.matmul(a[lo:hi], b, out=out[lo:hi])
 
     with threads.one_blas_thread():
         threads.split(blocks, MATMUL_BLOCKS, M * N * K, min_size=0)
+    if targets is not None:
+        for p in partial:  # in a fixed order
+            out += p
     return out
 
 

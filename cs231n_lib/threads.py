@@ -6,6 +6,13 @@ the channels do run in parallel: :func:`split` cuts ``range(n)`` into one contig
 thread and calls ``fn(lo, hi)`` on each. The fast layers lay activations out channel-major
 (see :mod:`cs231n_lib.fast_layers`), so a range of channels is one contiguous block of memory.
 
+The fast layers also share their large matrix products between these threads (in fixed
+blocks, see ``cs231n_lib.fast_layers._matmul``), with BLAS on one thread inside each block
+(:func:`one_blas_thread`): BLAS's own threads spin while they wait for each other, so on a
+machine whose cores other processes keep busy a product split by BLAS can take hundreds of
+times longer; a Python thread that waits does not spin. :func:`set_blas_threads` sets BLAS's
+thread count at run time.
+
 The number of threads is :data:`THREADS`: the environment variable ``CS231N_NUM_THREADS`` if
 set (1 turns threading off), else the cores this process may use, at most 4. Small arrays run
 in the calling thread: below :data:`MIN_SIZE` elements a thread costs more than it saves.
