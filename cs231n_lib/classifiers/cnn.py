@@ -12,9 +12,9 @@ initialisation; it is support code, used for the CIFAR-10 challenge and the benc
 Importing this module puts numpy's BLAS on one thread, unless ``OPENBLAS_NUM_THREADS`` or
 ``OMP_NUM_THREADS`` says otherwise: the fast layers split their large matrix products
 between their own threads (:mod:`cs231n_lib.threads`), and the affine layers' products then
-run on one core instead of on BLAS threads that spin waiting for each other. On the course's
-shared 2-core machine a ``ThreeLayerConvNet`` training step took a median of 571-728 ms with
-two BLAS threads and 165-168 ms with one, at load 5.5-6.5.
+run on one core instead of on BLAS threads that spin waiting for each other, which made
+training steps several times slower whenever other processes kept the cores busy (see
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
