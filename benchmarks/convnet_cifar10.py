@@ -18,9 +18,10 @@ the training (``--warmup``) and then a cosine decay to 0 at the end, L2 regulari
 label smoothing 0.1 (``--label-smoothing``), random left-right flips and random shifts of up
 to 2 pixels (``--translate``, zeros filling in) of the training images, and at test time the
 average of the softmax scores of each image and its mirror (``--no-tta`` to switch off).
-``--warmup 0 --translate 0 --label-smoothing 0`` is the earlier recipe. Data: the 49,000/1,000 train/val split of get_cifar10_data, mean image subtracted and
-divided by the pixel standard deviation; the reported accuracy is on all 10,000 test images,
-measured once at the end.
+``--warmup 0 --translate 0 --label-smoothing 0`` is the earlier recipe. Data: the
+49,000/1,000 train/val split of get_cifar10_data, mean image subtracted and divided by the
+pixel standard deviation; the reported accuracy is on all 10,000 test images, measured once
+at the end.
 
 Two ways to say how long to train:
 
