@@ -105,7 +105,9 @@ def _matmul(a, b, out=None):
             else:
                 np.matmul(a[lo:hi], b, out=out[lo:hi])
 
-    with threads.one_blas_thread():
+    if threads.blas_threads() > 1:  # BLAS threads set on purpose: they split each block
+        blocks(0, MATMUL_BLOCKS)  # (switching BLAS to one thread and back costs more)
+    else:
         threads.split(blocks, MATMUL_BLOCKS, M * N * K, min_size=0)
     if targets is not None:
         for p in partial:  # in a fixed order

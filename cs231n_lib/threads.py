@@ -149,6 +149,12 @@ def set_blas_threads(n):
     return True
 
 
+def blas_threads():
+    """The number of threads numpy's BLAS uses now (1 when it cannot be told)."""
+    functions = _blas_functions()
+    return functions[1]() if functions else 1
+
+
 @contextlib.contextmanager
 def one_blas_thread():
     """BLAS on one thread inside the block, restored after: for products that the layers'

@@ -500,6 +500,7 @@ def test_fused_layer_equals_the_composed_with_blocked_products(monkeypatch, pool
     # equals the composed fast layers exactly as it does with whole products.
     monkeypatch.setattr(threads, "MIN_SIZE", 1)
     monkeypatch.setattr(threads, "THREADS", 2)
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)  # the layers' threads split
     test_fused_layer_equals_the_fast_layers_composed(monkeypatch, pool_order)
 
 
@@ -510,8 +511,9 @@ def test_blocked_matmul_is_the_product_and_threads_do_not_change_it(monkeypatch)
         a, b = frozen(rng.standard_normal(shape_a).astype(np.float32),
                       rng.standard_normal(shape_b).astype(np.float32))  # fmt: skip
         results = []
-        for n in (1, 2, 3):
+        for n, blas in ((1, 1), (2, 1), (3, 1), (1, 2)):  # layer threads, BLAS threads
             monkeypatch.setattr(threads, "THREADS", n)
+            monkeypatch.setattr(threads, "blas_threads", lambda blas=blas: blas)
             results.append(fast_layers._matmul(a, b))
         np.testing.assert_allclose(results[0], a @ b, rtol=1e-5, atol=1e-4)
         for other in results[1:]:
