@@ -181,3 +181,25 @@ def test_every_softmax_todo_gives_the_same_underflow_hint():
     for name in ("03_softmax",):
         book = nbformat.read(str(REPO / f"notebooks/{name}.ipynb"), as_version=4)
         assert any(hint in c.source for c in book.cells if c.cell_type == "markdown")
+
+
+def test_the_challenge_text_describes_the_benchmarks_recipe():
+    """Notebook 06's challenge cell says what ``benchmarks/convnet_cifar10.py`` does by default:
+    the budget, the warm-up, label smoothing and the shifts. A changed default fails here until
+    the text (and its Korean translation) follows."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "convnet_cifar10", REPO / "benchmarks" / "convnet_cifar10.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = bench.build_parser().parse_args([])
+    nb = nbformat.read(REPO / "notebooks" / "06_conv_net.ipynb", as_version=4)
+    (intro,) = [c for c in nb.cells if c.get("id") == "challenge-intro"]
+    text = " ".join(intro.source.split())
+    assert f"within a {args.minutes:g}-minute budget" in text
+    assert ("warm-up" in text) == (args.warmup > 0)
+    assert ("label smoothing" in text) == (args.label_smoothing > 0)
+    assert (f"shifts of up to {args.translate} pixels" in text) == (args.translate > 0)
+    assert ("mirrored test images" in text) == (not args.no_tta)
