@@ -292,3 +292,19 @@ def test_a_student_underscore_does_not_break_the_error(monkeypatch):
     monkeypatch.setattr(config, "LANG", "ko")
     with pytest.raises(ValueError, match="affine_forward: 모양이"):
         namespace["affine_forward"](np.zeros((2, 3)), np.zeros((4, 5)), np.zeros(5))
+
+
+def test_data_verify_command_in_korean(tmp_path, monkeypatch, capsys):
+    """``python -m cs231n_lib.data verify`` on an empty data folder (tests/test_data.py has the
+    English lines)."""
+    from cs231n_lib.data.cli import main
+
+    monkeypatch.setenv("CS231N_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(config, "LANG", "ko")
+    assert main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert "데이터 폴더: " in out and " ($CS231N_DATA_DIR에서 지정)\n" in out
+    assert "공식 배치: " in out and ": 없음 (선택 사항. 받으려면: python -m cs231n_lib.data" in out
+    assert "내장 JPEG-75 사본: 실패: " in out and "내장 CIFAR-10 사본이 없습니다" in out
+    assert "복원하세요: git checkout -- " in out
+    assert "load_cifar10()는 실패합니다: 쓸 수 있는 CIFAR-10 사본이 없습니다" in out

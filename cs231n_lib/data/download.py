@@ -81,7 +81,11 @@ def download(
     dest = Path(dest) if dest is not None else data_dir()
     final = dest / OFFICIAL_DIRNAME
     if final.exists() and not force and _is_verified(final):
-        print(f"{display_path(final)}: already present and verified; nothing to do")
+        print(
+            _("{path}: already present and verified; nothing to do").format(
+                path=display_path(final)
+            )
+        )
         return final
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".cifar-10-download-", dir=dest))
@@ -96,7 +100,7 @@ def download(
         _move_into_place(extracted / OFFICIAL_DIRNAME, final, trash=staging / "previous")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    print(f"{display_path(final)}: CIFAR-10 python batches installed")
+    print(_("{path}: CIFAR-10 python batches installed").format(path=display_path(final)))
     return final
 
 
