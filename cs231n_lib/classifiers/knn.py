@@ -13,7 +13,7 @@ def _test_rows(num_test: int, what: str):
         return range(num_test)
     from tqdm.auto import tqdm
 
-    return tqdm(range(num_test), desc=what, unit="test image", leave=False)
+    return tqdm(range(num_test), desc=i18n._(what), unit=i18n._("test image"), leave=False)
 
 
 class KNearestNeighbor:
@@ -103,7 +103,7 @@ class KNearestNeighbor:
         self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train))
-        for i in _test_rows(num_test, "two loops"):
+        for i in _test_rows(num_test, i18n.N_("two loops")):
             for j in range(num_train):
                 # TODO: compute the L2 distance between the i-th test point X[i] and the j-th
                 # training point self.X_train[j], and store it in dists[i, j]. Loop over
@@ -119,7 +119,7 @@ class KNearestNeighbor:
         self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train))
-        for i in _test_rows(num_test, "one loop"):
+        for i in _test_rows(num_test, i18n.N_("one loop")):
             # TODO: compute the L2 distances between X[i] and every training point at once
             # and store them in dists[i, :]. Use broadcasting, not np.linalg.norm.
             ### BEGIN SOLUTION

@@ -329,7 +329,8 @@ class LinearClassifier:
         if verbose:
             from tqdm.auto import tqdm
 
-            steps = tqdm(steps, desc=f"{type(self).__name__} SGD", unit="step")
+            desc = i18n._("{name} SGD").format(name=type(self).__name__)
+            steps = tqdm(steps, desc=desc, unit=i18n._("step"))
         for _ in steps:
             X_batch = None
             y_batch = None
