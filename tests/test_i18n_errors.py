@@ -308,3 +308,45 @@ def test_data_verify_command_in_korean(tmp_path, monkeypatch, capsys):
     assert "내장 JPEG-75 사본: 실패: " in out and "내장 CIFAR-10 사본이 없습니다" in out
     assert "복원하세요: git checkout -- " in out
     assert "load_cifar10()는 실패합니다: 쓸 수 있는 CIFAR-10 사본이 없습니다" in out
+
+
+def _binds_underscore(fn) -> bool:
+    """Whether ``fn`` itself (not a comprehension or nested function in it) assigns ``_``."""
+    todo = list(ast.iter_child_nodes(fn))
+    while todo:
+        node = todo.pop()
+        if isinstance(
+            node,
+            ast.ListComp
+            | ast.SetComp
+            | ast.DictComp
+            | ast.GeneratorExp
+            | ast.FunctionDef
+            | ast.AsyncFunctionDef
+            | ast.Lambda
+            | ast.ClassDef,
+        ):
+            continue
+        if isinstance(node, ast.Name) and node.id == "_" and isinstance(node.ctx, ast.Store):
+            return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def test_no_function_both_binds_and_calls_underscore():
+    """``prod, cols, _ = ...`` and ``_("...")`` in one function: the message is an
+    UnboundLocalError (or calls whatever was unpacked)."""
+    offenders = []
+    for path in sorted(LIB.rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and _binds_underscore(fn):
+                calls = [
+                    node.lineno
+                    for node in ast.walk(fn)
+                    if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id == "_"
+                ]
+                if calls:
+                    offenders.append(f"{path.relative_to(LIB)}:{calls[0]} in {fn.name}")
+    assert not offenders, "use i18n._(...) here: " + ", ".join(offenders)
