@@ -307,7 +307,7 @@ def test_data_verify_command_in_korean(tmp_path, monkeypatch, capsys):
     assert "공식 배치: " in out and ": 없음 (선택 사항. 받으려면: python -m cs231n_lib.data" in out
     assert "내장 JPEG-75 사본: 실패: " in out and "내장 CIFAR-10 사본이 없습니다" in out
     assert "복원하세요: git checkout -- " in out
-    assert "load_cifar10()는 실패합니다: 쓸 수 있는 CIFAR-10 사본이 없습니다" in out
+    assert "load_cifar10()은(는) 실패합니다: 쓸 수 있는 CIFAR-10 사본이 없습니다" in out
 
 
 def _binds_underscore(fn) -> bool:
