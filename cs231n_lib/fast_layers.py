@@ -31,6 +31,12 @@ im2col and col2im read and write, so a stack of fast layers never transposes a w
 activation. Values, shapes and dtypes are exactly those of the naive layers; only
 ``x.flags['C_CONTIGUOUS']`` tells the difference.
 
+**Threads.** The layers' memory-bound passes split their channels between the threads of
+:mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
+threads share, each block one BLAS product on one BLAS thread (``_matmul``). The blocks do
+not depend on the number of threads, so every result is bit for bit the same with any
+number of them.
+
 **Scratch memory.** Arrays that live only inside one call (the column gradient ``dcols`` of
 the backward pass, the conv output that the fused layer pools right away) are written into
 buffers kept per thread and reused by the next call, instead of being allocated and freed each
@@ -57,7 +63,56 @@ from cs231n_lib.im2col import (
 from cs231n_lib.layers import conv_output_size
 
 _scratch_store = threading.local()
-_matmul = np.matmul  # every matrix product of this module (benchmarks/conv_speed.py times it)
+MATMUL_BLOCKS = 2
+"""A large matrix product is computed in this many blocks (see _matmul)."""
+
+
+def _matmul(a, b, out=None):
+    """``a @ b`` for 2-D a and b; a large product in blocks that the layers' threads share.
+
+    Every matrix product of this module goes through here (benchmarks/conv_speed.py times
+    it). A product of at least ``64 * threads.MIN_SIZE`` multiply-adds is cut along its
+    longest dimension into :data:`MATMUL_BLOCKS` blocks: blocks of columns or rows of the
+    result, or, when the inner dimension is the longest (dw of a convolution, a sum over
+    every output position), blocks of that sum, whose partial products are then added in a
+    fixed order. The layers' threads (:func:`cs231n_lib.threads.split`) share the blocks,
+    BLAS running on one thread in each. The blocks are the same whatever the number of
+    threads, so the result is bit for bit the same with 1, 2 or 4 threads; and unlike BLAS's
+    own threads, which spin waiting for each other, a thread that loses its core to another
+    process only delays its own block.
+    """
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(a, b))
+    longest = max(M, N, K)
+    if M * N * K < 64 * threads.MIN_SIZE or longest < 2 * MATMUL_BLOCKS:
+        return np.matmul(a, b, out=out)
+    edges = [longest * k // MATMUL_BLOCKS for k in range(MATMUL_BLOCKS + 1)]
+    if K == longest:  # blocks of the inner sum, each its own partial product
+        partial = np.empty((MATMUL_BLOCKS - 1, M, N), dtype=out.dtype)
+        targets = [out, *partial]
+    else:
+        targets = None
+
+    def blocks(k0, k1):
+        for k in range(k0, k1):
+            lo, hi = edges[k], edges[k + 1]
+            if targets is not None:
+                np.matmul(a[:, lo:hi], b[lo:hi], out=targets[k])
+            elif N == longest:
+                np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+            else:
+                np.matmul(a[lo:hi], b, out=out[lo:hi])
+
+    if threads.blas_threads() > 1:  # BLAS threads set on purpose: they split each block
+        blocks(0, MATMUL_BLOCKS)  # (switching BLAS to one thread and back costs more)
+    else:
+        threads.split(blocks, MATMUL_BLOCKS, M * N * K, min_size=0)
+    if targets is not None:
+        for p in partial:  # in a fixed order
+            out += p
+    return out
 
 
 def _scratch(name, shape, dtype):
@@ -110,28 +165,42 @@ def _conv_product(x, w, b, conv_param, out=None, pool_order=False):
     out_hw : tuple
         (H_out, W_out).
     """
-    N, C, H, W = x.shape
-    F, C_w, HH, WW = w.shape
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out = conv_output_size(x.shape[2], w.shape[2], stride, pad, what="conv output height")
+    W_out = conv_output_size(x.shape[3], w.shape[3], stride, pad, what="conv output width")
+    cols = _conv_columns(x, w, b, conv_param, pool_order)
+    w_aug = _augmented_filters(w, b, cols.dtype)
+    prod = _matmul(w_aug, cols, out=out)  # (F, N*H_out*W_out): every filter · every window
+    return prod, cols, (H_out, W_out)
+
+
+def _conv_columns(x, w, b, conv_param, pool_order=False):
+    """The im2col matrix (C*HH*WW + 1, N*H_out*W_out) of a convolution, with its row of ones.
+
+    Checks that w fits x; in the dtype of x, w and b together; pooling order as in
+    :func:`_conv_product`.
+    """
+    C, (_, C_w, HH, WW) = x.shape[1], w.shape
     if C_w != C:
         raise ValueError(
             f"filters have depth {C_w} but the input has depth {C}: w must have shape "
             f"(F, {C}, HH, WW)"
         )
     stride, pad = conv_param["stride"], conv_param["pad"]
-    H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
-    W_out = conv_output_size(W, WW, stride, pad, what="conv output width")
-    dtype = np.result_type(x, w, b)
-    x = x.astype(dtype, copy=False)
+    x = x.astype(np.result_type(x, w, b), copy=False)
     if pool_order:
-        cols = im2col_pool_order(x, HH, WW, pad, ones_row=True)
-    else:
-        cols = im2col(x, HH, WW, stride, pad, ones_row=True)
-    K = C * HH * WW
-    w_aug = np.empty((F, K + 1), dtype=dtype)  # (F, K + 1): the filters, then the bias
+        return im2col_pool_order(x, HH, WW, pad, ones_row=True)
+    return im2col(x, HH, WW, stride, pad, ones_row=True)
+
+
+def _augmented_filters(w, b, dtype):
+    """[w_rows, b]: (F, C*HH*WW + 1), the filters as rows and the bias as the last column."""
+    F = w.shape[0]
+    K = w[0].size
+    w_aug = np.empty((F, K + 1), dtype=dtype)
     w_aug[:, :K] = w.reshape(F, K)
     w_aug[:, K] = b
-    prod = _matmul(w_aug, cols, out=out)  # (F, N*H_out*W_out): every filter · every window
-    return prod, cols, (H_out, W_out)
+    return w_aug
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -494,15 +563,16 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     conv_output_size(H_out, 2, 2, 0, what="pool output height")  # raises if H_out is odd
     conv_output_size(W_out, 2, 2, 0, what="pool output width")
     dtype = np.result_type(x, w, b)
-    prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
     pool_shape = (N, F, H_out, W_out)
     if _use_pool_order(x.shape, w.shape, conv_param):
         # The usual case: columns in pooling order, the pool on contiguous blocks.
+        prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
         _, cols, _ = _conv_product(x, w, b, conv_param, out=prod, pool_order=True)
         pooled, masks = _pool_phases_forward(prod.reshape(F, 4, -1), relu=True)  # (F, P/4)
         out = pooled.reshape(F, N, H_out // 2, W_out // 2).swapaxes(0, 1)
         conv_cache = (x, w, b, conv_param, cols, "pool order")  # see conv_backward_fast
         return out, (conv_cache, (pool_shape, dtype, pool_param, masks), out)
+    prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
     _, cols, _ = _conv_product(x, w, b, conv_param, out=prod)
     pooled, masks = _pool2x2_forward(prod.reshape(F, N, H_out, W_out))  # (F, N, H/2, W/2)
     threads.split(lambda c0, c1: np.maximum(pooled[c0:c1], 0, out=pooled[c0:c1]), F,

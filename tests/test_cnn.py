@@ -132,3 +132,27 @@ def test_convnet_with_batchnorm_gradient_check_and_test_mode():
             assert rel_error(numeric, grads[name]) < 1e-5, name
     scores = model.loss(X)  # test mode: the running averages, no labels
     assert scores.shape == (5, 10) and all(p["mode"] == "test" for p in model.bn_params.values())
+
+
+def test_convnet_label_smoothing_loss_and_gradient_check():
+    kwargs = dict(input_dim=(3, 8, 8), stages=((4,), (5,)), hidden_dims=(6,), num_classes=4,
+                  reg=0.1, dtype=np.float64, seed=0)  # fmt: skip
+    smooth, plain = ConvNet(label_smoothing=0.2, **kwargs), ConvNet(**kwargs)
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((3, 3, 8, 8)), rng.integers(4, size=3)
+    scores = plain.loss(X)
+    log_p = scores - scores.max(1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+    target = np.full((3, 4), 0.2 / 4)
+    target[np.arange(3), y] += 0.8
+    l2 = 0.5 * 0.1 * sum(np.sum(v * v) for k, v in plain.params.items() if k.startswith("W"))
+    loss, grads = smooth.loss(X, y)
+    assert np.isclose(loss, -np.sum(target * log_p) / 3 + l2, rtol=1e-12)
+    assert loss != plain.loss(X, y)[0]
+    for name in sorted(smooth.params):
+        numeric = eval_numerical_gradient(
+            lambda _: smooth.loss(X, y)[0], smooth.params[name], verbose=False, h=1e-6
+        )
+        assert rel_error(numeric, grads[name]) < 1e-5, name
+    with pytest.raises(ValueError, match="label_smoothing"):
+        ConvNet(label_smoothing=1.0)

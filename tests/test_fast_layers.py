@@ -491,3 +491,30 @@ def test_conv_bn_relu_pool_equals_the_plain_composition(monkeypatch, pool_order)
     refs = (dx_ref, dw_ref, db_ref, dgamma_ref, dbeta_ref)
     for name, g, g_ref in zip(("dx", "dw", "db", "dgamma", "dbeta"), grads, refs, strict=True):
         np.testing.assert_allclose(g, g_ref, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("pool_order", [True, False], ids=["pool-order", "channel-order"])
+def test_fused_layer_equals_the_composed_with_blocked_products(monkeypatch, pool_order):
+    # With every product cut into fast_layers.MATMUL_BLOCKS blocks shared by two threads
+    # (threads.MIN_SIZE = 1 makes even these small products "large"), the fused layer still
+    # equals the composed fast layers exactly as it does with whole products.
+    monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    monkeypatch.setattr(threads, "THREADS", 2)
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)  # the layers' threads split
+    test_fused_layer_equals_the_fast_layers_composed(monkeypatch, pool_order)
+
+
+def test_blocked_matmul_is_the_product_and_threads_do_not_change_it(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    rng = np.random.default_rng(3)
+    for shape_a, shape_b in (((7, 300), (300, 500)), ((400, 30), (30, 9)), ((5, 6), (6, 7))):
+        a, b = frozen(rng.standard_normal(shape_a).astype(np.float32),
+                      rng.standard_normal(shape_b).astype(np.float32))  # fmt: skip
+        results = []
+        for n, blas in ((1, 1), (2, 1), (3, 1), (1, 2)):  # layer threads, BLAS threads
+            monkeypatch.setattr(threads, "THREADS", n)
+            monkeypatch.setattr(threads, "blas_threads", lambda blas=blas: blas)
+            results.append(fast_layers._matmul(a, b))
+        np.testing.assert_allclose(results[0], a @ b, rtol=1e-5, atol=1e-4)
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, results[0])

@@ -8,9 +8,18 @@ affine - softmax. ``ConvNet`` is the general pattern from the lecture,
 with 3×3 convolutions (stride 1, pad 1, so only the pools shrink the image) and He
 initialisation; it is support code, used for the CIFAR-10 challenge and the benchmark
 ``benchmarks/convnet_cifar10.py``. Both use the fast layers and run in float32 by default.
+
+Importing this module puts numpy's BLAS on one thread, unless ``OPENBLAS_NUM_THREADS`` or
+``OMP_NUM_THREADS`` says otherwise: the fast layers split their large matrix products
+between their own threads (:mod:`cs231n_lib.threads`), and the affine layers' products then
+run on one core instead of on BLAS threads that spin waiting for each other, which made
+training steps several times slower whenever other processes kept the cores busy (see
+``benchmarks/README.md``).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -27,6 +36,10 @@ from cs231n_lib.layer_utils import (
     conv_relu_pool_forward,
 )
 from cs231n_lib.layers import affine_backward, affine_forward, softmax_loss
+from cs231n_lib.threads import set_blas_threads
+
+if not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")):
+    set_blas_threads(1)  # see the module docstring
 
 
 def _check_positive_ints(**values):
@@ -204,6 +217,10 @@ class ConvNet:
         Spatial batch normalisation after every convolution (before its ReLU), with scale
         ``gamma{k}`` (ones) and shift ``beta{k}`` (zeros) per filter; minibatch statistics
         when the loss gets labels, running averages otherwise (``self.bn_params``).
+    label_smoothing : float
+        ε in [0, 1): the training target is (1 - ε) on the label and ε spread evenly over
+        all classes, so the data loss is (1 - ε) · softmax loss + ε · the mean over classes
+        of -log p. 0 (the default) is the plain softmax loss.
     seed : int, optional
         Seed for the initial weights and the flips.
 
@@ -224,6 +241,7 @@ class ConvNet:
         dtype=np.float32,
         flip=False,
         batchnorm=False,
+        label_smoothing=0.0,
         seed=None,
     ):
         C, H, W = input_dim
@@ -235,7 +253,10 @@ class ConvNet:
             )
         if reg < 0:
             raise ValueError(f"reg must be >= 0, got {reg!r}")
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
         self.reg, self.dtype, self.flip, self.batchnorm = reg, dtype, flip, batchnorm
+        self.label_smoothing = label_smoothing
         self.bn_params = {}  # conv layer number -> bn_param dict (running averages)
         self.stages = [tuple(stage) for stage in stages]
         self.hidden_dims = tuple(hidden_dims)
@@ -273,6 +294,22 @@ class ConvNet:
         last = self.params[f"W{layers}"]
         n = sum(v.size for v in self.params.values())
         return " -> ".join([*parts, f"fc{last.shape[1]}"]) + f" ({n:,} parameters)"
+
+    def _smooth(self, scores, loss, dscores):
+        """The label-smoothed loss and its gradient, from the softmax loss and its gradient.
+
+        With ε = label_smoothing and C classes: loss' = (1 - ε) loss + ε mean_k(-log p_k);
+        its gradient is softmax - ((1 - ε) onehot + ε/C), divided by N: dscores (which is
+        (softmax - onehot)/N) plus ε (onehot - 1/C)/N.
+        """
+        eps = self.label_smoothing
+        N, C = scores.shape
+        shifted = scores - scores.max(axis=1, keepdims=True)  # (N, C)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        uniform = float(-log_probs.mean(axis=1).sum() / N)  # mean over classes of -log p
+        onehot = dscores - np.exp(log_probs) / N  # -onehot / N
+        dscores = dscores - eps * (onehot + 1.0 / (C * N))
+        return (1 - eps) * loss + eps * uniform, dscores
 
     def loss(self, X, y=None):
         """Class scores, or the loss and its gradients (same contract as ThreeLayerConvNet).
@@ -327,6 +364,8 @@ class ConvNet:
             return scores
 
         loss, dout = softmax_loss(scores, y)
+        if self.label_smoothing:
+            loss, dout = self._smooth(scores, loss, dout)
         weights = [self.params[f"W{i}"] for i in range(1, k + 1)]  # not gamma, beta
         loss += 0.5 * self.reg * sum(float(np.sum(w * w)) for w in weights)
         grads = {}
