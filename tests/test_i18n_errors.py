@@ -130,6 +130,19 @@ def _sizes():
     cifar10._check_sizes(49000, 2000, 1000, 500)
 
 
+def _fast_conv():
+    from cs231n_lib.fast_layers import conv_forward_fast
+
+    w = np.zeros((2, 2, 3, 3))
+    conv_forward_fast(np.zeros((1, 3, 4, 4)), w, np.zeros(2), {"stride": 1, "pad": 1})
+
+
+def _cnn():
+    from cs231n_lib.classifiers.cnn import ThreeLayerConvNet
+
+    ThreeLayerConvNet(filter_size=4)
+
+
 CASES = [
     (
         _affine,
@@ -220,6 +233,16 @@ CASES = [
         ValueError,
         "num_training + num_validation = 49000 + 2000 = 51000, but CIFAR-10 has only 50000 "
         "training images",
+    ),
+    (
+        _fast_conv,
+        ValueError,
+        "filters have depth 2 but the input has depth 3: w must have shape (F, 3, HH, WW)",
+    ),
+    (
+        _cnn,
+        ValueError,
+        "filter_size must be odd so that pad (filter_size - 1)/2 keeps the size, got 4; use 3 or 5",
     ),
 ]
 
