@@ -52,7 +52,7 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cs231n_lib import threads
+from cs231n_lib import i18n, threads
 from cs231n_lib.im2col import (
     col2im,
     col2im_pool_order,
@@ -183,8 +183,10 @@ def _conv_columns(x, w, b, conv_param, pool_order=False):
     C, (_, C_w, HH, WW) = x.shape[1], w.shape
     if C_w != C:
         raise ValueError(
-            f"filters have depth {C_w} but the input has depth {C}: w must have shape "
-            f"(F, {C}, HH, WW)"
+            i18n._(
+                "filters have depth {C_w} but the input has depth {C}: w must have shape "
+                "(F, {C}, HH, WW)"
+            ).format(C_w=C_w, C=C)
         )
     stride, pad = conv_param["stride"], conv_param["pad"]
     x = x.astype(np.result_type(x, w, b), copy=False)
@@ -253,8 +255,10 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
     """
     if len(cache) != 5:
         raise ValueError(
-            "conv_backward_fast got the cache of a fused conv-relu-pool layer (its columns are "
-            "in pooling order); pass it to conv_relu_pool_backward_fast instead"
+            i18n._(
+                "conv_backward_fast got the cache of a fused conv-relu-pool layer (its columns "
+                "are in pooling order); pass it to conv_relu_pool_backward_fast instead"
+            )
         )
     x, w, b, conv_param, cols = cache
     stride, pad = conv_param["stride"], conv_param["pad"]
@@ -553,7 +557,11 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
         max_pool_forward_fast, and out itself (the ReLU's mask is out > 0).
     """
     if not _is_2x2(pool_param):
-        raise ValueError(f"the fused layer needs a 2x2 stride-2 pool, got {pool_param}")
+        raise ValueError(
+            i18n._("the fused layer needs a 2x2 stride-2 pool, got {pool_param}").format(
+                pool_param=pool_param
+            )
+        )
     N = x.shape[0]
     F = w.shape[0]
     H_out = conv_output_size(x.shape[2], w.shape[2], conv_param["stride"], conv_param["pad"],
@@ -667,7 +675,9 @@ def _batchnorm_rows_forward(x_cm, gamma, beta, bn_param):
     C, M = x_cm.shape
     mode = bn_param.get("mode", "train")
     if mode not in ("train", "test"):
-        raise ValueError(f"bn_param['mode'] must be 'train' or 'test', got {mode!r}")
+        raise ValueError(
+            i18n._("bn_param['mode'] must be 'train' or 'test', got {mode!r}").format(mode=mode)
+        )
     eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
     dtype = np.result_type(x_cm, gamma, beta)
     out_cm = np.empty((C, M), dtype=dtype)

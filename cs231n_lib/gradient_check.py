@@ -35,7 +35,11 @@ def rel_error(x, y) -> float:
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape:
-        raise ValueError(f"rel_error: shapes differ: {x.shape} vs {y.shape}")
+        raise ValueError(
+            _("rel_error: shapes differ: {x_shape} vs {y_shape}").format(
+                x_shape=x.shape, y_shape=y.shape
+            )
+        )
     if x.size == 0:
         return 0.0
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
@@ -56,11 +60,15 @@ def _require_float(x: np.ndarray, name: str = "x") -> None:
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         kind = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
         raise TypeError(
-            f"{name} must be a float numpy array to be perturbed in place, got {kind}; "
-            f"convert it first, e.g. {name} = {name}.astype(np.float64)"
+            _(
+                "{name} must be a float numpy array to be perturbed in place, got {kind}; "
+                "convert it first, e.g. {name} = {name}.astype(np.float64)"
+            ).format(name=name, kind=kind)
         )
     if not x.flags.writeable:
-        raise ValueError(f"{name} is read-only; pass a writable copy: {name}.copy()")
+        raise ValueError(
+            _("{name} is read-only; pass a writable copy: {name}.copy()").format(name=name)
+        )
 
 
 def eval_numerical_gradient(
@@ -126,8 +134,10 @@ def eval_numerical_gradient_array(
             neg = np.array(f(x), dtype=np.float64, copy=True)
         if pos.shape != np.shape(df):
             raise ValueError(
-                f"eval_numerical_gradient_array: f(x) has shape {pos.shape} but df has shape "
-                f"{np.shape(df)}; df must be the upstream gradient of f's output"
+                _(
+                    "eval_numerical_gradient_array: f(x) has shape {out_shape} but df has shape "
+                    "{df_shape}; df must be the upstream gradient of f's output"
+                ).format(out_shape=pos.shape, df_shape=np.shape(df))
             )
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
     return grad
@@ -169,8 +179,10 @@ def grad_check_sparse(
     analytic_grad = np.asarray(analytic_grad)
     if analytic_grad.shape != x.shape:
         raise ValueError(
-            f"grad_check_sparse: analytic_grad has shape {analytic_grad.shape} but x has shape "
-            f"{x.shape}; the gradient must have the shape of what it differentiates"
+            _(
+                "grad_check_sparse: analytic_grad has shape {grad_shape} but x has shape "
+                "{x_shape}; the gradient must have the shape of what it differentiates"
+            ).format(grad_shape=analytic_grad.shape, x_shape=x.shape)
         )
     rng = np.random.default_rng(seed) if seed is not None else None
     errors = np.empty(num_checks)

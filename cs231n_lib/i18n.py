@@ -12,6 +12,11 @@ Babel can extract it::
 - ``N_(text)`` only marks a module-level constant for extraction; call ``_()`` on it where it
   is shown, so the language is the one in force at that moment.
 - ``pgettext(context, text)`` when one English word needs two translations.
+- In a function that holds a student region, write ``i18n._(...)`` (``from cs231n_lib import
+  i18n``), never a bare ``_(...)``: a student's ``for _ in range(n)`` or ``out, _ = ...``
+  anywhere in the function makes ``_`` a local name of the whole function, and every message
+  in it would fail with UnboundLocalError. Babel extracts ``i18n._`` calls like ``_`` calls;
+  tests/test_i18n_errors.py fails on a bare ``_(`` there.
 
 Placeholders are ``str.format`` fields, never f-strings (an f-string is formatted before
 ``_`` sees it, so it cannot be looked up). The catalogue is

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cs231n_lib import threads
+from cs231n_lib import i18n, threads
 from cs231n_lib.layers import conv_output_size
 
 
@@ -296,8 +296,10 @@ def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
     N, C, H, W = x.shape
     if not pool_order_applies(x.shape, HH, WW, 1, pad):
         raise ValueError(
-            f"im2col_pool_order needs a 'same' convolution of an input with even H and W, got "
-            f"x {x.shape}, window {HH}x{WW}, pad {pad}; use im2col"
+            i18n._(
+                "im2col_pool_order needs a 'same' convolution of an input with even H and W, got "
+                "x {shape}, window {HH}x{WW}, pad {pad}; use im2col"
+            ).format(shape=x.shape, HH=HH, WW=WW, pad=pad)
         )
     Hh, Wh = H // 2, W // 2
     P4 = N * Hh * Wh

@@ -71,7 +71,7 @@ def affine_relu_backward(dout, cache):
 
 import numpy as np  # noqa: E402  (imports for this section)
 
-from cs231n_lib import threads  # noqa: E402
+from cs231n_lib import i18n, threads  # noqa: E402
 from cs231n_lib.fast_layers import (  # noqa: E402
     conv_backward_fast,
     conv_forward_fast,
@@ -275,7 +275,11 @@ def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_p
         ``(conv_cache, bn_cache, masks, out)``.
     """
     if not pool_param["pool_height"] == pool_param["pool_width"] == pool_param["stride"] == 2:
-        raise ValueError(f"conv_bn_relu_pool needs a 2x2 stride-2 pool, got {pool_param}")
+        raise ValueError(
+            i18n._("conv_bn_relu_pool needs a 2x2 stride-2 pool, got {pool_param}").format(
+                pool_param=pool_param
+            )
+        )
     if _use_pool_order(x.shape, w.shape, conv_param):
         # Columns in pooling order (see cs231n_lib.im2col): batchnorm does not care about the
         # order inside a channel, and the pool then runs on contiguous blocks.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cs231n_lib import i18n
 from cs231n_lib.i18n import N_, _
 
 
@@ -37,8 +38,10 @@ def affine_forward(x, w, b):
     D = int(np.prod(x.shape[1:]))
     if w.ndim != 2 or w.shape[0] != D or b.shape != (w.shape[1],):
         raise ValueError(
-            f"affine_forward: x of shape {x.shape} has D = {D} numbers per example, so w must "
-            f"have shape (D, M) = ({D}, M) and b shape (M,); got w {w.shape} and b {b.shape}"
+            i18n._(
+                "affine_forward: x of shape {x_shape} has D = {D} numbers per example, so w must "
+                "have shape (D, M) = ({D}, M) and b shape (M,); got w {w_shape} and b {b_shape}"
+            ).format(x_shape=x.shape, D=D, w_shape=w.shape, b_shape=b.shape)
         )
     out = None
     # TODO: flatten each example of x to a row, then compute the affine output. Do not modify x.
@@ -179,13 +182,20 @@ def sigmoid_backward(dout, cache):
 def _check_scores_labels(x, y):
     """Raise a clear error when scores and labels do not fit together."""
     if x.ndim != 2:
-        raise ValueError(f"scores x must have shape (N, C), got shape {x.shape}")
+        raise ValueError(
+            _("scores x must have shape (N, C), got shape {shape}").format(shape=x.shape)
+        )
     if y.shape != (x.shape[0],):
-        raise ValueError(f"labels y must have shape (N,) = ({x.shape[0]},), got shape {y.shape}")
+        raise ValueError(
+            _("labels y must have shape (N,) = ({N},), got shape {shape}").format(
+                N=x.shape[0], shape=y.shape
+            )
+        )
     if y.size and (y.min() < 0 or y.max() >= x.shape[1]):
         raise ValueError(
-            f"labels y must lie in 0..{x.shape[1] - 1} (C = {x.shape[1]} classes), "
-            f"got values from {y.min()} to {y.max()}"
+            _(
+                "labels y must lie in 0..{last} (C = {C} classes), got values from {low} to {high}"
+            ).format(last=x.shape[1] - 1, C=x.shape[1], low=y.min(), high=y.max())
         )
 
 
@@ -488,8 +498,10 @@ def conv_forward_naive(x, w, b, conv_param):
     F, C_w, HH, WW = w.shape
     if C_w != C:
         raise ValueError(
-            f"filters have depth {C_w} but the input has depth {C}: filters always extend the "
-            f"full depth of the input, so w must have shape (F, {C}, HH, WW)"
+            i18n._(
+                "filters have depth {C_w} but the input has depth {C}: filters always extend the "
+                "full depth of the input, so w must have shape (F, {C}, HH, WW)"
+            ).format(C_w=C_w, C=C)
         )
     stride, pad = conv_param["stride"], conv_param["pad"]
     H_out = conv_output_size(H, HH, stride, pad, what="conv output height")
@@ -663,8 +675,10 @@ def _check_mode(fn, param):
     mode = param.get("mode")
     if mode not in _MODES:
         raise ValueError(
-            f"{fn}: mode must be 'train' or 'test', got {mode!r}; set "
-            f"param['mode'] = 'train' while training and 'test' to evaluate"
+            _(
+                "{fn}: mode must be 'train' or 'test', got {mode!r}; set "
+                "param['mode'] = 'train' while training and 'test' to evaluate"
+            ).format(fn=fn, mode=mode)
         )
     return mode
 
@@ -673,8 +687,10 @@ def _check_affine_params(fn, gamma, beta, size, what):
     for name, value in (("gamma", gamma), ("beta", beta)):
         if np.shape(value) != (size,):
             raise ValueError(
-                f"{fn}: {name} must have shape ({size},), one value per {what}; got shape "
-                f"{np.shape(value)}"
+                _(
+                    "{fn}: {name} must have shape ({size},), one value per {what}; got shape "
+                    "{shape}"
+                ).format(fn=fn, name=name, size=size, what=_(what), shape=np.shape(value))
             )
 
 
@@ -726,12 +742,14 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     """
     N, D = x.shape
     mode = _check_mode("batchnorm_forward", bn_param)
-    _check_affine_params("batchnorm_forward", gamma, beta, D, "feature")
+    _check_affine_params("batchnorm_forward", gamma, beta, D, N_("feature"))
     if mode == "train" and N < 2:
         raise ValueError(
-            f"batchnorm_forward: a training batch needs at least 2 examples, got N = {N}: the "
-            f"variance of one example is 0, so every output would be beta; use a batch size "
-            f"of 2 or more (or mode 'test')"
+            i18n._(
+                "batchnorm_forward: a training batch needs at least 2 examples, got N = {N}: the "
+                "variance of one example is 0, so every output would be beta; use a batch size "
+                "of 2 or more (or mode 'test')"
+            ).format(N=N)
         )
     eps = bn_param.get("eps", 1e-5)
     momentum = bn_param.get("momentum", 0.9)
@@ -869,7 +887,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
         ``var`` (N, 1), ``gamma`` (D,)).
     """
     N, D = x.shape
-    _check_affine_params("layernorm_forward", gamma, beta, D, "feature")
+    _check_affine_params("layernorm_forward", gamma, beta, D, N_("feature"))
     eps = ln_param.get("eps", 1e-5)
     out, cache = None, None
     # TODO: the batch-norm computation with the roles of the axes swapped: statistics of each
@@ -935,8 +953,10 @@ def _mask_rng(dropout_param):
     if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
         return np.random.default_rng(int(seed))
     raise ValueError(
-        f"dropout_forward: dropout_param['seed'] must be None, an int or a "
-        f"numpy.random.Generator, got {seed!r}"
+        _(
+            "dropout_forward: dropout_param['seed'] must be None, an int or a "
+            "numpy.random.Generator, got {seed!r}"
+        ).format(seed=seed)
     )
 
 
@@ -972,8 +992,10 @@ def dropout_forward(x, dropout_param):
     p = dropout_param.get("p")
     if isinstance(p, bool) or not isinstance(p, int | float | np.floating) or not 0 < p <= 1:
         raise ValueError(
-            f"dropout_forward: dropout_param['p'] is the probability of keeping a unit and must "
-            f"be in (0, 1], got {p!r} (p = 1 keeps every unit: no dropout)"
+            i18n._(
+                "dropout_forward: dropout_param['p'] is the probability of keeping a unit and "
+                "must be in (0, 1], got {p!r} (p = 1 keeps every unit: no dropout)"
+            ).format(p=p)
         )
     mode = _check_mode("dropout_forward", dropout_param)
     out, mask = None, None
@@ -1040,7 +1062,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
         The cache of :func:`batchnorm_forward` (training mode; None in test mode).
     """
     N, C, H, W = x.shape
-    _check_affine_params("spatial_batchnorm_forward", gamma, beta, C, "channel")
+    _check_affine_params("spatial_batchnorm_forward", gamma, beta, C, N_("channel"))
     out, cache = None, None
     # TODO: transpose x to (N, H, W, C), reshape it to (N*H*W, C), call batchnorm_forward, and
     # bring the result back to (N, C, H, W).
@@ -1083,8 +1105,10 @@ def _gn_gamma(fn, gamma, beta, C):
     shapes = {np.shape(gamma), np.shape(beta)}
     if not shapes <= {(C,), (1, C, 1, 1)}:
         raise ValueError(
-            f"{fn}: gamma and beta must have shape ({C},) or (1, {C}, 1, 1), one value per "
-            f"channel; got {np.shape(gamma)} and {np.shape(beta)}"
+            _(
+                "{fn}: gamma and beta must have shape ({C},) or (1, {C}, 1, 1), one value per "
+                "channel; got {gamma_shape} and {beta_shape}"
+            ).format(fn=fn, C=C, gamma_shape=np.shape(gamma), beta_shape=np.shape(beta))
         )
     return np.reshape(gamma, C), np.reshape(beta, C)
 
@@ -1124,8 +1148,10 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     N, C, H, W = x.shape
     if int(G) != G or G < 1 or C % G:
         raise ValueError(
-            f"spatial_groupnorm_forward: the number of groups G must be a positive divisor of "
-            f"the C = {C} channels, got G = {G!r}"
+            i18n._(
+                "spatial_groupnorm_forward: the number of groups G must be a positive divisor of "
+                "the C = {C} channels, got G = {G!r}"
+            ).format(C=C, G=G)
         )
     G = int(G)
     g, b = _gn_gamma("spatial_groupnorm_forward", gamma, beta, C)  # (C,), (C,)
@@ -1198,7 +1224,7 @@ def spatial_batchnorm_forward_naive(x, gamma, beta, bn_param):
     N*H*W numbers as a single feature. Same arguments and results as
     :func:`spatial_batchnorm_forward`; the cache is a list of per-channel caches."""
     N, C, H, W = x.shape
-    _check_affine_params("spatial_batchnorm_forward_naive", gamma, beta, C, "channel")
+    _check_affine_params("spatial_batchnorm_forward_naive", gamma, beta, C, N_("channel"))
     mode = _check_mode("spatial_batchnorm_forward_naive", bn_param)
     running_mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))  # (C,)
     running_var = bn_param.get("running_var", np.ones(C, dtype=x.dtype))  # (C,)
@@ -1240,7 +1266,9 @@ def spatial_groupnorm_forward_naive(x, gamma, beta, G, gn_param):
     :func:`spatial_groupnorm_forward`; the cache is ``(x_hat, group_caches, gamma, G)``."""
     N, C, H, W = x.shape
     if int(G) != G or G < 1 or C % G:
-        raise ValueError(f"spatial_groupnorm_forward_naive: G = {G!r} must divide C = {C}")
+        raise ValueError(
+            _("spatial_groupnorm_forward_naive: G = {G!r} must divide C = {C}").format(G=G, C=C)
+        )
     G = int(G)
     g, b = _gn_gamma("spatial_groupnorm_forward_naive", gamma, beta, C)  # (C,), (C,)
     cg = C // G  # channels per group

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cs231n_lib.i18n import _
+
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "UPDATE_RULES"]
 
 
@@ -27,7 +29,11 @@ def _with_defaults(rule: str, config: dict | None, defaults: dict, state: tuple 
     unknown = sorted(set(config) - set(defaults) - set(state))
     if unknown:
         valid = sorted(set(defaults) | set(state))
-        raise ValueError(f"{rule}: unknown config key(s) {unknown}; valid keys are {valid}")
+        raise ValueError(
+            _("{rule}: unknown config key(s) {unknown}; valid keys are {valid}").format(
+                rule=rule, unknown=unknown, valid=valid
+            )
+        )
     for key, value in defaults.items():
         config.setdefault(key, value)
     return config

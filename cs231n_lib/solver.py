@@ -103,29 +103,42 @@ class Solver:
             getattr(model, "loss", None)
         ):
             raise TypeError(
-                f"model must have a dict `params` and a method `loss(X, y=None)`; "
-                f"got a {type(model).__name__}"
+                _(
+                    "model must have a dict `params` and a method `loss(X, y=None)`; got a {type}"
+                ).format(type=type(model).__name__)
             )
         missing = [key for key in _DATA_KEYS if key not in data]
         if missing:
-            raise KeyError(f"data is missing {missing}; the Solver needs {list(_DATA_KEYS)}")
+            raise KeyError(
+                _("data is missing {missing}; the Solver needs {keys}").format(
+                    missing=missing, keys=list(_DATA_KEYS)
+                )
+            )
         for split in ("train", "val"):
             X, y = data[f"X_{split}"], data[f"y_{split}"]
             if len(X) != len(y):
                 raise ValueError(
-                    f"X_{split} has {len(X)} examples but y_{split} has {len(y)} labels; "
-                    f"they must match"
+                    _(
+                        "X_{split} has {num_x} examples but y_{split} has {num_y} labels; they "
+                        "must match"
+                    ).format(split=split, num_x=len(X), num_y=len(y))
                 )
         if len(data["X_train"]) == 0:
-            raise ValueError("X_train is empty; the Solver needs training examples")
+            raise ValueError(_("X_train is empty; the Solver needs training examples"))
         if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError(
+                _("batch_size must be a positive integer, got {value!r}").format(value=batch_size)
+            )
         if num_epochs < 0:
-            raise ValueError(f"num_epochs must be >= 0, got {num_epochs!r}")
+            raise ValueError(_("num_epochs must be >= 0, got {value!r}").format(value=num_epochs))
         if not lr_decay > 0:
-            raise ValueError(f"lr_decay must be > 0 (1.0 means no decay), got {lr_decay!r}")
+            raise ValueError(
+                _("lr_decay must be > 0 (1.0 means no decay), got {value!r}").format(value=lr_decay)
+            )
         if int(print_every) != print_every or print_every < 1:
-            raise ValueError(f"print_every must be a positive integer, got {print_every!r}")
+            raise ValueError(
+                _("print_every must be a positive integer, got {value!r}").format(value=print_every)
+            )
 
         self.model = model
         self.X_train, self.y_train = data["X_train"], data["y_train"]
@@ -163,8 +176,9 @@ class Solver:
         for name, w in self.model.params.items():
             if name not in grads:
                 raise KeyError(
-                    f"model.loss returned no gradient for parameter {name!r}; "
-                    f"grads has {sorted(grads)}"
+                    _(
+                        "model.loss returned no gradient for parameter {name!r}; grads has {keys}"
+                    ).format(name=name, keys=sorted(grads))
                 )
             next_w, self.optim_configs[name] = self.update_rule(
                 w, grads[name], self.optim_configs[name]
@@ -190,7 +204,7 @@ class Solver:
         """
         N = len(X)
         if N == 0:
-            raise ValueError("check_accuracy: X is empty")
+            raise ValueError(_("check_accuracy: X is empty"))
         if num_samples is not None and num_samples < N:
             subset = self.rng.choice(N, num_samples, replace=False)
             X, y = X[subset], y[subset]
@@ -294,8 +308,10 @@ def _resolve_update_rule(update_rule) -> Callable:
     if isinstance(update_rule, str) and update_rule in optim.UPDATE_RULES:
         return optim.UPDATE_RULES[update_rule]
     raise ValueError(
-        f"unknown update_rule {update_rule!r}; use one of {sorted(optim.UPDATE_RULES)} "
-        f"or a function (w, dw, config) -> (next_w, config)"
+        _(
+            "unknown update_rule {rule!r}; use one of {rules} or a function (w, dw, config) -> "
+            "(next_w, config)"
+        ).format(rule=update_rule, rules=sorted(optim.UPDATE_RULES))
     )
 
 

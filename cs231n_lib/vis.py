@@ -31,11 +31,13 @@ def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> n
     Xs = np.asarray(Xs)
     if Xs.ndim != 4:
         raise ValueError(
-            f"visualize_grid expects images of shape (N, H, W, C), got shape {Xs.shape}; "
-            f"for channels-first data pass Xs.transpose(0, 2, 3, 1)"
+            _(
+                "visualize_grid expects images of shape (N, H, W, C), got shape {shape}; "
+                "for channels-first data pass Xs.transpose(0, 2, 3, 1)"
+            ).format(shape=Xs.shape)
         )
     if padding < 0:
-        raise ValueError(f"padding must be >= 0, got {padding}")
+        raise ValueError(_("padding must be >= 0, got {padding}").format(padding=padding))
     N, H, W, C = Xs.shape
     G = int(np.ceil(np.sqrt(N)))  # images per grid side
     grid_h = G * (H + padding) - padding
@@ -90,8 +92,10 @@ def class_examples(
         idxs = np.flatnonzero(y == c)
         if idxs.size < samples_per_class:
             raise ValueError(
-                f"class {c} ({name}) has {idxs.size} examples, fewer than "
-                f"samples_per_class={samples_per_class}; pass a smaller samples_per_class"
+                _(
+                    "class {c} ({name}) has {count} examples, fewer than "
+                    "samples_per_class={wanted}; pass a smaller samples_per_class"
+                ).format(c=c, name=name, count=idxs.size, wanted=samples_per_class)
             )
         chosen = rng.choice(idxs, samples_per_class, replace=False)
         for row, idx in enumerate(chosen):
@@ -110,7 +114,9 @@ def show_distances(dists: np.ndarray, ax=None):
 
     dists = np.asarray(dists)
     if dists.ndim != 2:
-        raise ValueError(f"dists must be (num_test, num_train), got shape {dists.shape}")
+        raise ValueError(
+            _("dists must be (num_test, num_train), got shape {shape}").format(shape=dists.shape)
+        )
     if ax is None:
         _fig, ax = plt.subplots(figsize=(10, 4))
     ax.imshow(dists, interpolation="none", aspect="auto", cmap="viridis")
@@ -131,7 +137,7 @@ def cross_validation_plot(k_to_accuracies: dict[int, Sequence[float]], ax=None):
     import matplotlib.pyplot as plt
 
     if not k_to_accuracies:
-        raise ValueError("k_to_accuracies is empty; run the cross-validation cell first")
+        raise ValueError(_("k_to_accuracies is empty; run the cross-validation cell first"))
     if ax is None:
         _fig, ax = plt.subplots(figsize=(8, 5))
     ks = sorted(k_to_accuracies)

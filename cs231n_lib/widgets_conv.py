@@ -200,8 +200,10 @@ class FilterBrowser:
         N = len(X)
         if X.ndim != 4 or X.shape[1] != C or self.X_images.shape[0] != N:
             raise ValueError(
-                f"X must have shape (N, {C}, H, W) and X_images (N, H, W, 3) with the same N; "
-                f"got {X.shape} and {self.X_images.shape}"
+                _(
+                    "X must have shape (N, {C}, H, W) and X_images (N, H, W, 3) with the same N; "
+                    "got {X_shape} and {images_shape}"
+                ).format(C=C, X_shape=X.shape, images_shape=self.X_images.shape)
             )
         default_labels = [_("image {i}").format(i=i) for i in range(N)]
         self.labels = list(labels) if labels is not None else default_labels

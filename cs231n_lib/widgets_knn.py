@@ -62,8 +62,12 @@ class KNNExplorer:
         dists = np.asarray(dists)
         if dists.shape != (len(X_test_images), len(X_train_images)):
             raise ValueError(
-                f"dists has shape {dists.shape}, expected (num_test, num_train) = "
-                f"({len(X_test_images)}, {len(X_train_images)})"
+                _(
+                    "dists has shape {shape}, expected (num_test, num_train) = "
+                    "({num_test}, {num_train})"
+                ).format(
+                    shape=dists.shape, num_test=len(X_test_images), num_train=len(X_train_images)
+                )
             )
         self.dists = dists
         self.X_train_images, self.y_train = X_train_images, np.asarray(y_train)

@@ -45,7 +45,9 @@ def weights_to_templates(W: np.ndarray) -> np.ndarray:
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] not in (_PIXELS, _PIXELS + 1):
         raise ValueError(
-            f"expected weights of shape (3072, C) or (3073, C) for 32x32x3 images, got {W.shape}"
+            _(
+                "expected weights of shape (3072, C) or (3073, C) for 32x32x3 images, got {shape}"
+            ).format(shape=W.shape)
         )
     C = W.shape[1]
     T = W[:_PIXELS].T.reshape(C, *IMAGE_SHAPE)  # (C, 32, 32, 3)
@@ -73,7 +75,11 @@ def plot_templates(W: np.ndarray, classes: Sequence[str], fig=None, title: str |
     """
     templates = weights_to_templates(W)
     if len(classes) != len(templates):
-        raise ValueError(f"{len(classes)} class names for {len(templates)} templates")
+        raise ValueError(
+            _("{names} class names for {templates} templates").format(
+                names=len(classes), templates=len(templates)
+            )
+        )
     if fig is None:
         import matplotlib.pyplot as plt
 
@@ -205,13 +211,17 @@ class ScoreExplorer:
         N, D = self.X.shape
         if self.W.shape != (D, len(self.classes)):
             raise ValueError(
-                f"W has shape {self.W.shape} but X has D={D} columns and there are "
-                f"{len(self.classes)} classes; expected W of shape ({D}, {len(self.classes)})"
+                _(
+                    "W has shape {shape} but X has D={D} columns and there are {C} classes; "
+                    "expected W of shape ({D}, {C})"
+                ).format(shape=self.W.shape, D=D, C=len(self.classes))
             )
         if self.X_images.shape != (N, *IMAGE_SHAPE) or self.y.shape != (N,):
             raise ValueError(
-                f"expected X_images of shape ({N}, 32, 32, 3) and y of shape ({N},), got "
-                f"{self.X_images.shape} and {self.y.shape}"
+                _(
+                    "expected X_images of shape ({N}, 32, 32, 3) and y of shape ({N},), got "
+                    "{images_shape} and {y_shape}"
+                ).format(N=N, images_shape=self.X_images.shape, y_shape=self.y.shape)
             )
         self.templates = weights_to_templates(self.W)  # (C, 32, 32, 3)
         self.index = widgets.IntSlider(
@@ -367,7 +377,7 @@ class RetrainExplorer:
         self.classes = list(classes)
         self.batch_size, self.seed = batch_size, seed
         if kind not in ("svm", "softmax"):
-            raise ValueError(f"kind must be 'svm' or 'softmax', got {kind!r}")
+            raise ValueError(_("kind must be 'svm' or 'softmax', got {kind!r}").format(kind=kind))
         self.kind = widgets.ToggleButtons(options=["svm", "softmax"], value=kind,
                                           description=_("loss"))  # fmt: skip
         self.learning_rate = widgets.FloatLogSlider(

@@ -68,7 +68,11 @@ class AffineGraph:
 
     def __init__(self, x=(1.0, 2.0), W=((0.5, 1.0), (-1.0, 0.25)), a=1.0, b=2.0, activation="none"):
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+            raise ValueError(
+                _("activation must be one of {choices}, got {activation!r}").format(
+                    choices=ACTIVATIONS, activation=activation
+                )
+            )
         self.x = np.asarray(x, dtype=np.float64).reshape(2)  # (2,)
         self.W = np.asarray(W, dtype=np.float64).reshape(2, 2)  # (2, 2)
         self.a, self.b, self.activation = float(a), float(b), activation

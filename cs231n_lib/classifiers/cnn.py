@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from cs231n_lib import i18n
 from cs231n_lib.layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
@@ -45,7 +46,11 @@ if not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREAD
 def _check_positive_ints(**values):
     for name, value in values.items():
         if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            raise ValueError(
+                i18n._("{name} must be a positive integer, got {value!r}").format(
+                    name=name, value=value
+                )
+            )
 
 
 class ThreeLayerConvNet:
@@ -104,13 +109,19 @@ class ThreeLayerConvNet:
         )  # fmt: skip
         if filter_size % 2 == 0:
             raise ValueError(
-                f"filter_size must be odd so that pad (filter_size - 1)/2 keeps the size, got "
-                f"{filter_size}; use {filter_size - 1} or {filter_size + 1}"
+                i18n._(
+                    "filter_size must be odd so that pad (filter_size - 1)/2 keeps the size, got "
+                    "{filter_size}; use {smaller} or {larger}"
+                ).format(filter_size=filter_size, smaller=filter_size - 1, larger=filter_size + 1)
             )
         if H % 2 or W % 2:
-            raise ValueError(f"H and W must be even for the 2x2 pool, got input_dim {input_dim}")
+            raise ValueError(
+                i18n._("H and W must be even for the 2x2 pool, got input_dim {input_dim}").format(
+                    input_dim=input_dim
+                )
+            )
         if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+            raise ValueError(i18n._("reg must be >= 0, got {reg!r}").format(reg=reg))
         self.params = {}
         self.reg = reg
         self.dtype = dtype
@@ -248,13 +259,19 @@ class ConvNet:
         scale = 2 ** len(stages)
         if H % scale or W % scale:
             raise ValueError(
-                f"{len(stages)} pools need H and W divisible by {scale}, got {input_dim}; "
-                f"use fewer stages"
+                i18n._(
+                    "{pools} pools need H and W divisible by {scale}, got {input_dim}; use fewer "
+                    "stages"
+                ).format(pools=len(stages), scale=scale, input_dim=input_dim)
             )
         if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+            raise ValueError(i18n._("reg must be >= 0, got {reg!r}").format(reg=reg))
         if not 0 <= label_smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
+            raise ValueError(
+                i18n._("label_smoothing must be in [0, 1), got {value!r}").format(
+                    value=label_smoothing
+                )
+            )
         self.reg, self.dtype, self.flip, self.batchnorm = reg, dtype, flip, batchnorm
         self.label_smoothing = label_smoothing
         self.bn_params = {}  # conv layer number -> bn_param dict (running averages)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cs231n_lib import i18n
 from cs231n_lib.layers import (
     affine_backward,
     affine_forward,
@@ -141,18 +142,26 @@ class FullyConnectedNet:
             (f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_dims)
         ]:
             if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ValueError(
+                    i18n._("{name} must be a positive integer, got {value!r}").format(
+                        name=name, value=value
+                    )
+                )
         if normalization not in NORMALIZATIONS:
             raise ValueError(
-                f"normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}"
+                i18n._(
+                    "normalization must be None, 'batchnorm' or 'layernorm', got {normalization!r}"
+                ).format(normalization=normalization)
             )
         if not 0 < dropout_keep_ratio <= 1:
             raise ValueError(
-                f"dropout_keep_ratio is the probability of keeping a unit and must be in "
-                f"(0, 1], got {dropout_keep_ratio!r} (1 means no dropout)"
+                i18n._(
+                    "dropout_keep_ratio is the probability of keeping a unit and must be in "
+                    "(0, 1], got {ratio!r} (1 means no dropout)"
+                ).format(ratio=dropout_keep_ratio)
             )
         if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+            raise ValueError(i18n._("reg must be >= 0, got {reg!r}").format(reg=reg))
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = reg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cs231n_lib import config
+from cs231n_lib import config, i18n
 
 
 def _test_rows(num_test: int, what: str):
@@ -13,7 +13,7 @@ def _test_rows(num_test: int, what: str):
         return range(num_test)
     from tqdm.auto import tqdm
 
-    return tqdm(range(num_test), desc=what, unit="test image", leave=False)
+    return tqdm(range(num_test), desc=i18n._(what), unit=i18n._("test image"), leave=False)
 
 
 class KNearestNeighbor:
@@ -38,21 +38,26 @@ class KNearestNeighbor:
         X, y = np.asarray(X), np.asarray(y)
         if X.ndim != 2:
             raise ValueError(
-                f"X must be (num_train, D), got shape {X.shape}; flatten images first: "
-                f"X.reshape(X.shape[0], -1)"
+                i18n._(
+                    "X must be (num_train, D), got shape {shape}; flatten images first: "
+                    "X.reshape(X.shape[0], -1)"
+                ).format(shape=X.shape)
             )
         if y.shape != (X.shape[0],):
-            raise ValueError(f"y must have shape ({X.shape[0]},), got {y.shape}")
+            raise ValueError(
+                i18n._("y must have shape ({N},), got {shape}").format(N=X.shape[0], shape=y.shape)
+            )
         self.X_train = X
         self.y_train = y
 
     def _check_test(self, X: np.ndarray) -> None:
         if self.X_train is None:
-            raise RuntimeError("call train(X, y) before computing distances or predicting")
+            raise RuntimeError(i18n._("call train(X, y) before computing distances or predicting"))
         if X.ndim != 2 or X.shape[1] != self.X_train.shape[1]:
             raise ValueError(
-                f"X must be (num_test, {self.X_train.shape[1]}) like the training data, "
-                f"got shape {X.shape}"
+                i18n._(
+                    "X must be (num_test, {D}) like the training data, got shape {shape}"
+                ).format(D=self.X_train.shape[1], shape=X.shape)
             )
 
     def predict(self, X: np.ndarray, k: int = 1, num_loops: int = 0) -> np.ndarray:
@@ -77,7 +82,9 @@ class KNearestNeighbor:
             2: self.compute_distances_two_loops,
         }
         if num_loops not in compute:
-            raise ValueError(f"num_loops must be 0, 1 or 2, got {num_loops!r}")
+            raise ValueError(
+                i18n._("num_loops must be 0, 1 or 2, got {num_loops!r}").format(num_loops=num_loops)
+            )
         dists = compute[num_loops](X)
         return self.predict_labels(dists, k=k)
 
@@ -96,7 +103,7 @@ class KNearestNeighbor:
         self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train))
-        for i in _test_rows(num_test, "two loops"):
+        for i in _test_rows(num_test, i18n.N_("two loops")):
             for j in range(num_train):
                 # TODO: compute the L2 distance between the i-th test point X[i] and the j-th
                 # training point self.X_train[j], and store it in dists[i, j]. Loop over
@@ -112,7 +119,7 @@ class KNearestNeighbor:
         self._check_test(X)
         num_test, num_train = X.shape[0], self.X_train.shape[0]
         dists = np.zeros((num_test, num_train))
-        for i in _test_rows(num_test, "one loop"):
+        for i in _test_rows(num_test, i18n.N_("one loop")):
             # TODO: compute the L2 distances between X[i] and every training point at once
             # and store them in dists[i, :]. Use broadcasting, not np.linalg.norm.
             ### BEGIN SOLUTION
@@ -160,13 +167,21 @@ class KNearestNeighbor:
             Ties between labels go to the smaller label.
         """
         if self.y_train is None:
-            raise RuntimeError("call train(X, y) before predicting")
+            raise RuntimeError(i18n._("call train(X, y) before predicting"))
         dists = np.asarray(dists)
         num_train = self.y_train.shape[0]
         if dists.ndim != 2 or dists.shape[1] != num_train:
-            raise ValueError(f"dists must be (num_test, {num_train}), got shape {dists.shape}")
+            raise ValueError(
+                i18n._("dists must be (num_test, {num_train}), got shape {shape}").format(
+                    num_train=num_train, shape=dists.shape
+                )
+            )
         if not 1 <= k <= num_train:
-            raise ValueError(f"k must be between 1 and num_train={num_train}, got {k}")
+            raise ValueError(
+                i18n._("k must be between 1 and num_train={num_train}, got {k}").format(
+                    num_train=num_train, k=k
+                )
+            )
         num_test = dists.shape[0]
         y_pred = np.zeros(num_test, dtype=np.int64)
         for i in range(num_test):

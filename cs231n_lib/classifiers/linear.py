@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cs231n_lib import i18n
 from cs231n_lib.atomic import atomic_file
 
 
@@ -298,8 +299,10 @@ class LinearClassifier:
         y = np.asarray(y)
         if X.ndim != 2 or y.shape != (X.shape[0],):
             raise ValueError(
-                f"train expects X of shape (N, D) and y of shape (N,), got X {X.shape} and "
-                f"y {y.shape}; flatten the images first: X.reshape(len(X), -1)"
+                i18n._(
+                    "train expects X of shape (N, D) and y of shape (N,), got X {X_shape} and "
+                    "y {y_shape}; flatten the images first: X.reshape(len(X), -1)"
+                ).format(X_shape=X.shape, y_shape=y.shape)
             )
         num_train, dim = X.shape
         rng = np.random.default_rng(seed)
@@ -308,13 +311,17 @@ class LinearClassifier:
             self.W = 0.001 * rng.standard_normal((dim, num_classes))  # (D, C), small random
         elif self.W.shape[0] != dim:
             raise ValueError(
-                f"the weights have shape {self.W.shape} (D={self.W.shape[0]}) but X has D={dim} "
-                f"columns; did you forget the bias trick, or preprocess X differently?"
+                i18n._(
+                    "the weights have shape {shape} (D={D_W}) but X has D={D} columns; did you "
+                    "forget the bias trick, or preprocess X differently?"
+                ).format(shape=self.W.shape, D_W=self.W.shape[0], D=dim)
             )
         if np.min(y) < 0 or np.max(y) >= self.W.shape[1]:
             raise ValueError(
-                f"labels must lie in 0 .. {self.W.shape[1] - 1} (one per column of W), got labels "
-                f"from {np.min(y)} to {np.max(y)}"
+                i18n._(
+                    "labels must lie in 0 .. {last} (one per column of W), got labels from {low} "
+                    "to {high}"
+                ).format(last=self.W.shape[1] - 1, low=np.min(y), high=np.max(y))
             )
 
         loss_history = []
@@ -322,7 +329,8 @@ class LinearClassifier:
         if verbose:
             from tqdm.auto import tqdm
 
-            steps = tqdm(steps, desc=f"{type(self).__name__} SGD", unit="step")
+            desc = i18n._("{name} SGD").format(name=type(self).__name__)
+            steps = tqdm(steps, desc=desc, unit=i18n._("step"))
         for _ in steps:
             X_batch = None
             y_batch = None
@@ -363,11 +371,15 @@ class LinearClassifier:
             The class with the highest score for each row of X.
         """
         if self.W is None:
-            raise RuntimeError("the classifier has no weights yet; call train() or load() first")
+            raise RuntimeError(
+                i18n._("the classifier has no weights yet; call train() or load() first")
+            )
         if X.ndim != 2 or X.shape[1] != self.W.shape[0]:
             raise ValueError(
-                f"predict expects X of shape (N, {self.W.shape[0]}) to match the weights "
-                f"{self.W.shape}, got {X.shape}; preprocess X like the training data"
+                i18n._(
+                    "predict expects X of shape (N, {D}) to match the weights {W_shape}, got "
+                    "{X_shape}; preprocess X like the training data"
+                ).format(D=self.W.shape[0], W_shape=self.W.shape, X_shape=X.shape)
             )
         y_pred = np.zeros(X.shape[0], dtype=np.int64)
         # TODO: predict the class with the highest score for every row of X.
@@ -392,7 +404,9 @@ class LinearClassifier:
         dW : ndarray, shape (D, C)
         """
         raise NotImplementedError(
-            f"{type(self).__name__} has no loss; use LinearSVM or Softmax, or override loss()"
+            i18n._("{cls} has no loss; use LinearSVM or Softmax, or override loss()").format(
+                cls=type(self).__name__
+            )
         )
 
     # -- saving and loading the weights ---------------------------------------------------
@@ -405,7 +419,7 @@ class LinearClassifier:
             Destination; written exactly as given (no ``.npz`` is appended).
         """
         if self.W is None:
-            raise RuntimeError("nothing to save: the classifier has no weights yet")
+            raise RuntimeError(i18n._("nothing to save: the classifier has no weights yet"))
         path = Path(path)
         with atomic_file(path, "wb") as f:
             np.savez(f, W=np.asarray(self.W), kind=np.array(type(self).__name__))
@@ -434,44 +448,60 @@ class LinearClassifier:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(
-                f"no weights file at {path}; write one first with classifier.save({str(path)!r})"
+                i18n._(
+                    "no weights file at {path}; write one first with classifier.save({path!r})"
+                ).format(path=str(path))
             )
         if not zipfile.is_zipfile(path):
             raise ValueError(
-                f"{path} is not a readable .npz file (not a zip archive); it may be truncated "
-                f"or not written by LinearClassifier.save"
+                i18n._(
+                    "{path} is not a readable .npz file (not a zip archive); it may be truncated "
+                    "or not written by LinearClassifier.save"
+                ).format(path=path)
             )
         try:
             with np.load(path, allow_pickle=False) as data:
                 if "W" not in data.files:
                     raise ValueError(
-                        f"{path} holds arrays {sorted(data.files)} but no 'W'; it was not "
-                        f"written by LinearClassifier.save"
+                        i18n._(
+                            "{path} holds arrays {files} but no 'W'; it was not written by "
+                            "LinearClassifier.save"
+                        ).format(path=path, files=sorted(data.files))
                     )
                 W = data["W"]
         except (zipfile.BadZipFile, OSError, EOFError) as err:
             raise ValueError(
-                f"{path} is not a readable .npz file ({err}); it may be truncated or not "
-                f"written by LinearClassifier.save"
+                i18n._(
+                    "{path} is not a readable .npz file ({err}); it may be truncated or not "
+                    "written by LinearClassifier.save"
+                ).format(path=path, err=err)
             ) from err
         except ValueError as err:
             if "allow_pickle" in str(err):
                 raise ValueError(
-                    f"{path} stores Python objects, which are never unpickled here; it was not "
-                    f"written by LinearClassifier.save"
+                    i18n._(
+                        "{path} stores Python objects, which are never unpickled here; it was not "
+                        "written by LinearClassifier.save"
+                    ).format(path=path)
                 ) from err
             raise
         if W.ndim != 2 or not np.issubdtype(W.dtype, np.floating):
             raise ValueError(
-                f"{path}: weights must be a 2-D float array of shape (D, C), got dtype "
-                f"{W.dtype} and shape {W.shape}"
+                i18n._(
+                    "{path}: weights must be a 2-D float array of shape (D, C), got dtype "
+                    "{dtype} and shape {shape}"
+                ).format(path=path, dtype=W.dtype, shape=W.shape)
             )
         if not np.all(np.isfinite(W)):
-            raise ValueError(f"{path}: the weights contain NaN or infinity")
+            raise ValueError(
+                i18n._("{path}: the weights contain NaN or infinity").format(path=path)
+            )
         if self.W is not None and self.W.shape != W.shape:
             raise ValueError(
-                f"{path} holds weights of shape {W.shape} but this classifier's weights have "
-                f"shape {self.W.shape}; use a fresh classifier (W=None) to load other shapes"
+                i18n._(
+                    "{path} holds weights of shape {shape} but this classifier's weights have "
+                    "shape {own}; use a fresh classifier (W=None) to load other shapes"
+                ).format(path=path, shape=W.shape, own=self.W.shape)
             )
         self.W = W
         return self

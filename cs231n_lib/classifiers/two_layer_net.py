@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cs231n_lib import i18n
 from cs231n_lib.layer_utils import affine_relu_backward, affine_relu_forward
 from cs231n_lib.layers import affine_backward, affine_forward, softmax_loss
 
@@ -59,9 +60,13 @@ class TwoLayerNet:
             ("num_classes", num_classes),
         ):
             if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+                raise ValueError(
+                    i18n._("{name} must be a positive integer, got {value!r}").format(
+                        name=name, value=value
+                    )
+                )
         if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+            raise ValueError(i18n._("reg must be >= 0, got {reg!r}").format(reg=reg))
         self.params = {}
         self.reg = reg
         rng = np.random.default_rng(seed)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from cs231n_lib.atomic import atomic_file
+from cs231n_lib.i18n import _
 
 CLASSES: tuple[str, ...] = (
     "airplane",
@@ -87,8 +88,12 @@ def checksum_error(
 ) -> DatasetError:
     """The error for a file whose checksum is not the expected one."""
     return DatasetError(
-        f"{display_path(path)}: {algorithm} mismatch: expected {expected}, got {actual}; "
-        f"the file is corrupt or not the expected one. {fix}"
+        _(
+            "{path}: {algorithm} mismatch: expected {expected}, got {actual}; the file is corrupt "
+            "or not the expected one. {fix}"
+        ).format(
+            path=display_path(path), algorithm=algorithm, expected=expected, actual=actual, fix=fix
+        )
     )
 
 

@@ -59,7 +59,9 @@ def load_cifar10(
         except DatasetError as e:
             if root is not None:
                 raise
-            warnings.warn(f"{e}\nUsing the embedded JPEG-75 copy instead.", stacklevel=2)
+            warnings.warn(
+                _("{error}\nUsing the embedded JPEG-75 copy instead.").format(error=e), stacklevel=2
+            )
     if arrays is None:
         archive = EmbeddedArchive.default()
         arrays = load_embedded(archive)
@@ -130,7 +132,9 @@ def get_cifar10_data(
     )
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
-        raise ValueError(f"dtype must be a floating type such as np.float64, got {dtype}")
+        raise ValueError(
+            _("dtype must be a floating type such as np.float64, got {dtype}").format(dtype=dtype)
+        )
     X_all, y_all, X_test_all, y_test_all = load_cifar10()
     splits = {
         "train": (X_all[:num_training], y_all[:num_training]),
@@ -170,23 +174,38 @@ def _check_sizes(num_training, num_validation, num_test, num_dev) -> tuple[int, 
         try:
             sizes[name] = operator.index(value)
         except TypeError:
-            raise TypeError(f"{name} must be an int, got {value!r}") from None
+            raise TypeError(
+                _("{name} must be an int, got {value!r}").format(name=name, value=value)
+            ) from None
         if sizes[name] < 0:
-            raise ValueError(f"{name} must be >= 0, got {value}")
+            raise ValueError(_("{name} must be >= 0, got {value}").format(name=name, value=value))
     num_training, num_validation, num_test, num_dev = sizes.values()
     if num_training < 1:
-        raise ValueError("num_training must be at least 1 (the mean image is taken over it)")
+        raise ValueError(_("num_training must be at least 1 (the mean image is taken over it)"))
     if num_training + num_validation > NUM_TRAIN:
         raise ValueError(
-            f"num_training + num_validation = {num_training} + {num_validation} = "
-            f"{num_training + num_validation}, but CIFAR-10 has only {NUM_TRAIN} training images"
+            _(
+                "num_training + num_validation = {train} + {val} = {total}, but CIFAR-10 has only "
+                "{available} training images"
+            ).format(
+                train=num_training,
+                val=num_validation,
+                total=num_training + num_validation,
+                available=NUM_TRAIN,
+            )
         )
     if num_test > NUM_TEST:
-        raise ValueError(f"num_test = {num_test}, but CIFAR-10 has only {NUM_TEST} test images")
+        raise ValueError(
+            _("num_test = {num_test}, but CIFAR-10 has only {available} test images").format(
+                num_test=num_test, available=NUM_TEST
+            )
+        )
     if num_dev > num_training:
         raise ValueError(
-            f"num_dev = {num_dev} > num_training = {num_training}; the dev set is drawn from "
-            "the training split"
+            _(
+                "num_dev = {num_dev} > num_training = {num_training}; the dev set is drawn from "
+                "the training split"
+            ).format(num_dev=num_dev, num_training=num_training)
         )
     return num_training, num_validation, num_test, num_dev
 
@@ -227,9 +246,17 @@ def subsample_knn(X_train, y_train, X_test, y_test, num_training=5000, num_test=
 def _subsample(num_x: int, num_y: int, wanted, split: str) -> np.ndarray:
     """Check one split's sizes; the indices of its first ``wanted`` examples."""
     if num_x != num_y:
-        raise ValueError(f"X_{split} has {num_x} examples but y_{split} has {num_y}")
+        raise ValueError(
+            _("X_{split} has {num_x} examples but y_{split} has {num_y}").format(
+                split=split, num_x=num_x, num_y=num_y
+            )
+        )
     name = "num_training" if split == "train" else "num_test"
     wanted = operator.index(wanted)
     if not 0 <= wanted <= num_x:
-        raise ValueError(f"{name} = {wanted}, but X_{split} has only {num_x} examples")
+        raise ValueError(
+            _("{name} = {wanted}, but X_{split} has only {num_x} examples").format(
+                name=name, wanted=wanted, split=split, num_x=num_x
+            )
+        )
     return np.arange(wanted)

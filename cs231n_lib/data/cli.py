@@ -10,6 +10,7 @@ from cs231n_lib.data._common import DATA_DIR_ENV, DOWNLOAD_COMMAND, DatasetError
 from cs231n_lib.data.download import OFFICIAL_URL, download
 from cs231n_lib.data.embedded import EmbeddedArchive, read_cache, verify_archive
 from cs231n_lib.data.official import official_dir, verify_official
+from cs231n_lib.i18n import N_, _
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,10 +22,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return verify()
     except DatasetError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(_("error: {error}").format(error=e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted; nothing was kept", file=sys.stderr)
+        print(_("interrupted; nothing was kept"), file=sys.stderr)
         return 130
 
 
@@ -57,32 +58,34 @@ def verify() -> int:
     archive = EmbeddedArchive.default()
     folder = official_dir()
     override = os.environ.get(DATA_DIR_ENV, "").strip()
-    print(f"data directory: {display_path(archive.path.parent)}", end="")
-    print(f" (from ${DATA_DIR_ENV})" if override else "")
+    print(_("data directory: {path}").format(path=display_path(archive.path.parent)), end="")
+    print(_(" (from ${variable})").format(variable=DATA_DIR_ENV) if override else "")
 
     official_ok = embedded_ok = False
     if not folder.exists():
         print(
-            f"official batches: {display_path(folder)}: not present (optional; {DOWNLOAD_COMMAND})"
+            _("official batches: {path}: not present (optional; {command})").format(
+                path=display_path(folder), command=DOWNLOAD_COMMAND
+            )
         )
     else:
-        official_ok = _report("official batches", lambda: verify_official(folder))
-    embedded_ok = _report("embedded JPEG-75 copy", lambda: verify_archive(archive))
+        official_ok = _report(N_("official batches"), lambda: verify_official(folder))
+    embedded_ok = _report(N_("embedded JPEG-75 copy"), lambda: verify_archive(archive))
     if embedded_ok:
         cache = archive.cache_folder(archive.path.parent / "cache")
         state = (
-            "present"
+            _("present")
             if read_cache(cache, archive) is not None
-            else "not built yet (built on first load)"
+            else _("not built yet (built on first load)")
         )
-        print(f"  decoded cache: {display_path(cache)}: {state}")
+        print(_("  decoded cache: {path}: {state}").format(path=display_path(cache), state=state))
 
     if official_ok:
-        print("load_cifar10() will use: the official batches")
+        print(_("load_cifar10() will use: the official batches"))
     elif embedded_ok:
-        print("load_cifar10() will use: the embedded JPEG-75 copy")
+        print(_("load_cifar10() will use: the embedded JPEG-75 copy"))
     else:
-        print("load_cifar10() will fail: no usable copy of CIFAR-10")
+        print(_("load_cifar10() will fail: no usable copy of CIFAR-10"))
     present_but_bad = folder.exists() and not official_ok
     return 0 if (official_ok or embedded_ok) and not present_but_bad else 1
 
@@ -91,7 +94,7 @@ def _report(what: str, check) -> bool:
     try:
         check()
     except DatasetError as e:
-        print(f"{what}: FAILED: {e}")
+        print(_("{what}: FAILED: {error}").format(what=_(what), error=e))
         return False
-    print(f"{what}: OK")
+    print(_("{what}: OK").format(what=_(what)))
     return True

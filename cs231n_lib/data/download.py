@@ -27,6 +27,7 @@ from cs231n_lib.data._common import (
     display_path,
 )
 from cs231n_lib.data.official import OFFICIAL_DIRNAME, OFFICIAL_MD5S, verify_official
+from cs231n_lib.i18n import N_, _
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFICIAL_TGZ_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -80,7 +81,11 @@ def download(
     dest = Path(dest) if dest is not None else data_dir()
     final = dest / OFFICIAL_DIRNAME
     if final.exists() and not force and _is_verified(final):
-        print(f"{display_path(final)}: already present and verified; nothing to do")
+        print(
+            _("{path}: already present and verified; nothing to do").format(
+                path=display_path(final)
+            )
+        )
         return final
     dest.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".cifar-10-download-", dir=dest))
@@ -95,7 +100,7 @@ def download(
         _move_into_place(extracted / OFFICIAL_DIRNAME, final, trash=staging / "previous")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    print(f"{display_path(final)}: CIFAR-10 python batches installed")
+    print(_("{path}: CIFAR-10 python batches installed").format(path=display_path(final)))
     return final
 
 
@@ -111,7 +116,7 @@ def _fetch(url: str, path: Path, *, md5: str, progress: bool, timeout: float) ->
     """Stream ``url`` into ``path``; raise DatasetError unless complete with the right md5."""
     from tqdm.auto import tqdm  # a progress bar that also works in notebooks
 
-    again = f"Nothing was kept; run again: {DOWNLOAD_COMMAND}"
+    again = _("Nothing was kept; run again: {command}").format(command=DOWNLOAD_COMMAND)
     digest = hashlib.md5(usedforsecurity=False)
     received = 0
     try:
@@ -133,16 +138,26 @@ def _fetch(url: str, path: Path, *, md5: str, progress: bool, timeout: float) ->
                     received += len(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-        raise DatasetError(f"downloading {url} failed ({type(e).__name__}: {e}). {again}") from e
+        raise DatasetError(
+            _("downloading {url} failed ({error_type}: {error}). {again}").format(
+                url=url, error_type=type(e).__name__, error=e, again=again
+            )
+        ) from e
     # http.client does not raise when a server closes early, so count the bytes.
     if total is not None and received != total:
         raise DatasetError(
-            f"downloading {url} was cut short: received {received} of {total} bytes. {again}"
+            _(
+                "downloading {url} was cut short: received {received} of {total} bytes. {again}"
+            ).format(url=url, received=received, total=total, again=again)
         )
     if digest.hexdigest() != md5:
         raise DatasetError(
-            f"{url}: md5 mismatch: expected {md5}, got {digest.hexdigest()} ({received} bytes); "
-            f"the download is corrupt or not the official cifar-10-python.tar.gz. {again}"
+            _(
+                "{url}: md5 mismatch: expected {expected}, got {actual} ({received} bytes); the "
+                "download is corrupt or not the official cifar-10-python.tar.gz. {again}"
+            ).format(
+                url=url, expected=md5, actual=digest.hexdigest(), received=received, again=again
+            )
         )
 
 
@@ -157,8 +172,10 @@ def _extract(tgz: Path, target: Path, *, url: str) -> None:
             tar.extractall(target, members=members, **_DATA_FILTER)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
         raise DatasetError(
-            f"{url}: cannot extract the tarball ({type(e).__name__}: {e}); nothing was kept. "
-            f"Run again: {DOWNLOAD_COMMAND}"
+            _(
+                "{url}: cannot extract the tarball ({error_type}: {error}); nothing was kept. "
+                "Run again: {command}"
+            ).format(url=url, error_type=type(e).__name__, error=e, command=DOWNLOAD_COMMAND)
         ) from e
 
 
@@ -167,15 +184,16 @@ def _check_member(member: tarfile.TarInfo, target: Path, *, url: str) -> None:
     root = target.resolve()
     where = (root / member.name).resolve()
     if os.path.isabs(member.name) or not where.is_relative_to(root) or where == root:
-        problem = "its path escapes the destination"
+        problem = N_("its path escapes the destination")
     elif not (member.isfile() or member.isdir()):
-        problem = "it is a link or special file (the official tarball has none)"
+        problem = N_("it is a link or special file (the official tarball has none)")
     else:
         return
     raise DatasetError(
-        f"{url}: refusing tar member {member.name!r}: {problem}; nothing was extracted. "
-        f"This is not the official cifar-10-python.tar.gz; use the official URL: "
-        f"{DOWNLOAD_COMMAND}"
+        _(
+            "{url}: refusing tar member {member!r}: {problem}; nothing was extracted. This is not "
+            "the official cifar-10-python.tar.gz; use the official URL: {command}"
+        ).format(url=url, member=member.name, problem=_(problem), command=DOWNLOAD_COMMAND)
     )
 
 
@@ -184,8 +202,15 @@ def _check_layout(folder: Path, *, url: str) -> None:
     missing = [name for name in OFFICIAL_MD5S if not (folder / name).is_file()]
     if missing:
         raise DatasetError(
-            f"{url}: the tarball has no {OFFICIAL_DIRNAME}/{{{', '.join(missing)}}}; it is not "
-            f"the official cifar-10-python.tar.gz. Nothing was kept; run: {DOWNLOAD_COMMAND}"
+            _(
+                "{url}: the tarball has no {folder}/{{{missing}}}; it is not the official "
+                "cifar-10-python.tar.gz. Nothing was kept; run: {command}"
+            ).format(
+                url=url,
+                folder=OFFICIAL_DIRNAME,
+                missing=", ".join(missing),
+                command=DOWNLOAD_COMMAND,
+            )
         )
 
 

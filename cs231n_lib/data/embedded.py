@@ -37,6 +37,7 @@ from cs231n_lib.data._common import (
     file_digest,
     save_npy_atomic,
 )
+from cs231n_lib.i18n import _
 
 EMBEDDED_NAME = "cifar10-jpeg75.tar.gz"
 EMBEDDED_SHA256 = "45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db"
@@ -83,7 +84,7 @@ class EmbeddedArchive:
     @property
     def fix(self) -> str:
         """What to run to get a good copy of the archive back."""
-        return f"Restore it: git checkout -- {display_path(self.path)}"
+        return _("Restore it: git checkout -- {path}").format(path=display_path(self.path))
 
     def cache_folder(self, cache_dir: Path) -> Path:
         """The cache folder of this archive's content inside ``cache_dir``."""
@@ -131,7 +132,9 @@ def verify_archive(archive: EmbeddedArchive) -> None:
     """Raise :class:`DatasetError` unless the archive exists and has the expected sha256."""
     if not archive.path.is_file():
         raise DatasetError(
-            f"{display_path(archive.path)}: the embedded CIFAR-10 copy is missing. {archive.fix}"
+            _("{path}: the embedded CIFAR-10 copy is missing. {fix}").format(
+                path=display_path(archive.path), fix=archive.fix
+            )
         )
     actual = file_digest(archive.path, "sha256")
     if actual != archive.sha256:
@@ -155,8 +158,15 @@ def decode_archive(archive: EmbeddedArchive) -> Arrays:
                 found[split].append((label, name, _decode_jpeg(data, member.name, archive)))
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
         raise DatasetError(
-            f"{display_path(archive.path)}: cannot read the archive ({type(e).__name__}: {e}); "
-            f"it is truncated or corrupt. {archive.fix}"
+            _(
+                "{path}: cannot read the archive ({error_type}: {error}); it is truncated or "
+                "corrupt. {fix}"
+            ).format(
+                path=display_path(archive.path),
+                error_type=type(e).__name__,
+                error=e,
+                fix=archive.fix,
+            )
         ) from e
     X_train, y_train = _assemble(found["train"], archive.num_train, "train", archive)
     X_test, y_test = _assemble(found["test"], archive.num_test, "test", archive)
@@ -178,9 +188,16 @@ def _parse_member(member: tarfile.TarInfo, archive: EmbeddedArchive) -> tuple[st
         or not parts[2].endswith(".jpg")
     ):
         raise DatasetError(
-            f"{display_path(archive.path)}: unexpected member {member.name!r}; the archive must "
-            f"hold only files named train/<class>/<name>.jpg and test/<class>/<name>.jpg with "
-            f"<class> one of {', '.join(CLASSES)}. {archive.fix}"
+            _(
+                "{path}: unexpected member {member!r}; the archive must hold only files named "
+                "train/<class>/<name>.jpg and test/<class>/<name>.jpg with <class> one of "
+                "{classes}. {fix}"
+            ).format(
+                path=display_path(archive.path),
+                member=member.name,
+                classes=", ".join(CLASSES),
+                fix=archive.fix,
+            )
         )
     return parts[0], CLASSES.index(parts[1]), parts[2]
 
@@ -192,15 +209,30 @@ def _decode_jpeg(data: bytes, member: str, archive: EmbeddedArchive) -> np.ndarr
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
             if image.mode != "RGB" or image.size != (W, H):
                 raise DatasetError(
-                    f"{display_path(archive.path)}: member {member!r} has shape "
-                    f"{(image.height, image.width, len(image.getbands()))} (mode {image.mode}), "
-                    f"expected {IMAGE_SHAPE} (mode RGB). {archive.fix}"
+                    _(
+                        "{path}: member {member!r} has shape {shape} (mode {mode}), expected "
+                        "{expected} (mode RGB). {fix}"
+                    ).format(
+                        path=display_path(archive.path),
+                        member=member,
+                        shape=(image.height, image.width, len(image.getbands())),
+                        mode=image.mode,
+                        expected=IMAGE_SHAPE,
+                        fix=archive.fix,
+                    )
                 )
             return np.asarray(image)  # (32, 32, 3) uint8
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DatasetError(
-            f"{display_path(archive.path)}: member {member!r} is not a readable JPEG "
-            f"({type(e).__name__}: {e}). {archive.fix}"
+            _(
+                "{path}: member {member!r} is not a readable JPEG ({error_type}: {error}). {fix}"
+            ).format(
+                path=display_path(archive.path),
+                member=member,
+                error_type=type(e).__name__,
+                error=e,
+                fix=archive.fix,
+            )
         ) from e
 
 
@@ -210,8 +242,13 @@ def _assemble(
     """Sort one split by (label, name), check its size and apply the fixed permutation."""
     if len(items) != expected:
         raise DatasetError(
-            f"{display_path(archive.path)}: {split}/ holds {len(items)} images, expected "
-            f"{expected}. {archive.fix}"
+            _("{path}: {split}/ holds {count} images, expected {expected}. {fix}").format(
+                path=display_path(archive.path),
+                split=split,
+                count=len(items),
+                expected=expected,
+                fix=archive.fix,
+            )
         )
     items.sort(key=lambda item: item[:2])
     X = np.stack([pixels for _, _, pixels in items])  # (N, 32, 32, 3)
@@ -265,7 +302,9 @@ def read_cache(folder: Path, archive: EmbeddedArchive) -> Arrays | None:
 
 def _warn_rebuild(path: Path, why: str) -> None:
     warnings.warn(
-        f"decoded CIFAR-10 cache {display_path(path)} is corrupt ({why}); rebuilding it",
+        _("decoded CIFAR-10 cache {path} is corrupt ({why}); rebuilding it").format(
+            path=display_path(path), why=why
+        ),
         stacklevel=3,
     )
 
@@ -282,8 +321,10 @@ def write_cache(folder: Path, arrays: Arrays) -> None:
             save_npy_atomic(folder / f"{name}.npy", array)
     except OSError as e:
         warnings.warn(
-            f"could not write the decoded CIFAR-10 cache to {display_path(folder)} ({e}); "
-            "the next load will decode the archive again",
+            _(
+                "could not write the decoded CIFAR-10 cache to {folder} ({error}); the next load "
+                "will decode the archive again"
+            ).format(folder=display_path(folder), error=e),
             stacklevel=3,
         )
         return

@@ -30,6 +30,7 @@ from cs231n_lib.data._common import (
     display_path,
     file_digest,
 )
+from cs231n_lib.i18n import _
 
 OFFICIAL_DIRNAME = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -46,7 +47,11 @@ OFFICIAL_MD5S: Mapping[str, str] = {
 }
 """md5 of each file of the official ``cifar-10-batches-py`` folder."""
 
-_FIX = f"Run: {DOWNLOAD_COMMAND} --force (it replaces the folder)"
+
+def _fix() -> str:
+    """What to run to replace a damaged official folder (in the student's language)."""
+    return _("Run: {command} --force (it replaces the folder)").format(command=DOWNLOAD_COMMAND)
+
 
 # The only globals a CIFAR-10 batch may reference: how NumPy (1.x or 2.x, protocol 2 or 5)
 # rebuilds an array, and how Python 3 rebuilds bytes written by Python 2.
@@ -76,7 +81,7 @@ def verify_official(root: Path | str, *, md5s: Mapping[str, str] = OFFICIAL_MD5S
         _require_file(path)
         actual = file_digest(path, "md5")
         if actual != expected:
-            raise checksum_error(path, "md5", expected, actual, _FIX)
+            raise checksum_error(path, "md5", expected, actual, _fix())
 
 
 def load_CIFAR10(
@@ -116,7 +121,7 @@ def load_CIFAR10(
         blobs[name] = path.read_bytes()
         actual = bytes_digest(blobs[name], "md5")
         if actual != expected[name]:
-            raise checksum_error(path, "md5", expected[name], actual, _FIX)
+            raise checksum_error(path, "md5", expected[name], actual, _fix())
     _check_meta(_unpickle(blobs[META], root / META), root / META)
     train = [_batch_arrays(_unpickle(blobs[n], root / n), root / n) for n in TRAIN_BATCHES]
     X_test, y_test = _batch_arrays(
@@ -130,15 +135,20 @@ def load_CIFAR10(
 def _checked_md5s(md5s: Mapping[str, str]) -> dict[str, str]:
     missing = set(OFFICIAL_MD5S) - set(md5s)
     if missing:
-        raise ValueError(f"md5s has no checksum for {sorted(missing)}; every file read is checked")
+        raise ValueError(
+            _("md5s has no checksum for {missing}; every file read is checked").format(
+                missing=sorted(missing)
+            )
+        )
     return {name: md5s[name].lower() for name in OFFICIAL_MD5S}
 
 
 def _require_file(path: Path) -> None:
     if not path.is_file():
         raise DatasetError(
-            f"{display_path(path)}: missing; the official CIFAR-10 folder must hold "
-            f"{', '.join(OFFICIAL_MD5S)}. {_FIX}"
+            _("{path}: missing; the official CIFAR-10 folder must hold {files}. {fix}").format(
+                path=display_path(path), files=", ".join(OFFICIAL_MD5S), fix=_fix()
+            )
         )
 
 
@@ -148,7 +158,9 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> object:
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+        raise pickle.UnpicklingError(
+            _("refusing to load {module}.{name}").format(module=module, name=name)
+        )
 
 
 def _unpickle(blob: bytes, path: Path) -> dict:
@@ -157,12 +169,16 @@ def _unpickle(blob: bytes, path: Path) -> dict:
         obj = _ArraysOnlyUnpickler(io.BytesIO(blob), encoding="latin1").load()
     except Exception as e:  # a damaged pickle can raise almost anything
         raise DatasetError(
-            f"{display_path(path)}: not a readable CIFAR-10 pickle ({type(e).__name__}: {e}); "
-            f"it is truncated or corrupt. {_FIX}"
+            _(
+                "{path}: not a readable CIFAR-10 pickle ({error_type}: {error}); it is truncated "
+                "or corrupt. {fix}"
+            ).format(path=display_path(path), error_type=type(e).__name__, error=e, fix=_fix())
         ) from e
     if not isinstance(obj, dict):
         raise DatasetError(
-            f"{display_path(path)}: holds a {type(obj).__name__}, expected a dict. {_FIX}"
+            _("{path}: holds a {type}, expected a dict. {fix}").format(
+                path=display_path(path), type=type(obj).__name__, fix=_fix()
+            )
         )
     # Python 2 pickles read with latin1 give str keys; Python 3 pickles may have bytes keys.
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
@@ -172,7 +188,9 @@ def _check_meta(meta: dict, path: Path) -> None:
     names = [n.decode("latin1") if isinstance(n, bytes) else n for n in meta.get("label_names", [])]
     if tuple(names) != CLASSES:
         raise DatasetError(
-            f"{display_path(path)}: label_names are {names}, expected {list(CLASSES)}. {_FIX}"
+            _("{path}: label_names are {names}, expected {expected}. {fix}").format(
+                path=display_path(path), names=names, expected=list(CLASSES), fix=_fix()
+            )
         )
 
 
@@ -180,30 +198,49 @@ def _batch_arrays(batch: dict, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One batch dict -> X (N, 32, 32, 3) uint8 and y (N,) int64."""
     if "data" not in batch or "labels" not in batch:
         raise DatasetError(
-            f"{display_path(path)}: has keys {sorted(batch)}, expected 'data' and 'labels'. {_FIX}"
+            _("{path}: has keys {keys}, expected 'data' and 'labels'. {fix}").format(
+                path=display_path(path), keys=sorted(batch), fix=_fix()
+            )
         )
     data, labels = batch["data"], np.asarray(batch["labels"])
     H, W, C = IMAGE_SHAPE
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
         got = f"{type(data).__name__} {getattr(data, 'shape', '')} {getattr(data, 'dtype', '')}"
         raise DatasetError(
-            f"{display_path(path)}: 'data' is {got.strip()}, expected a uint8 array of shape "
-            f"(N, {C * H * W}). {_FIX}"
+            _("{path}: 'data' is {got}, expected a uint8 array of shape (N, {D}). {fix}").format(
+                path=display_path(path), got=got.strip(), D=C * H * W, fix=_fix()
+            )
         )
     N = data.shape[0]
     if data.shape != (N, C * H * W) or labels.shape != (N,):
         raise DatasetError(
-            f"{display_path(path)}: 'data' has shape {data.shape} and 'labels' {labels.shape}, "
-            f"expected ({N}, {C * H * W}) and ({N},). {_FIX}"
+            _(
+                "{path}: 'data' has shape {data_shape} and 'labels' {labels_shape}, expected "
+                "({N}, {D}) and ({N},). {fix}"
+            ).format(
+                path=display_path(path),
+                data_shape=data.shape,
+                labels_shape=labels.shape,
+                N=N,
+                D=C * H * W,
+                fix=_fix(),
+            )
         )
     if labels.dtype.kind not in "iu":
         raise DatasetError(
-            f"{display_path(path)}: 'labels' has dtype {labels.dtype}, expected integers. {_FIX}"
+            _("{path}: 'labels' has dtype {dtype}, expected integers. {fix}").format(
+                path=display_path(path), dtype=labels.dtype, fix=_fix()
+            )
         )
     if N and (labels.min() < 0 or labels.max() >= len(CLASSES)):
         raise DatasetError(
-            f"{display_path(path)}: labels range over {labels.min()}..{labels.max()}, "
-            f"expected 0..{len(CLASSES) - 1}. {_FIX}"
+            _("{path}: labels range over {low}..{high}, expected 0..{last}. {fix}").format(
+                path=display_path(path),
+                low=labels.min(),
+                high=labels.max(),
+                last=len(CLASSES) - 1,
+                fix=_fix(),
+            )
         )
     X = data.reshape(N, C, H, W).transpose(0, 2, 3, 1)  # (N, 32, 32, 3)
     return np.ascontiguousarray(X), labels.astype(np.int64)
