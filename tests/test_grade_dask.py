@@ -14,7 +14,9 @@ scheduler is a one-line error.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -191,11 +193,19 @@ def test_cluster_gradebook_is_byte_identical_to_local(graded, cache, cluster):
     assert 0 < float(rows["partial"]) < 12 and float(rows["monkeypatch_numpy"]) < 12
     assert "Dask dashboard: http://127.0.0.1:" in stderr
     assert "done=6 failed=0 remaining=0" in stderr  # the bar's last state
-    # Once per seed: perfect and its twin share one, zip_slip was refused on the client.
-    assert "reference runs: 4 on workers, 0 from the cache" in stderr
+    # Once per seed: perfect and its twin share one, zip_slip was refused on the client. The
+    # twin joins perfect's task when it is queued while that task runs; queued after the task
+    # ended (the order is the cluster's timing), it is a task of its own that ships the cached
+    # reference. Either way no reference runs twice.
+    runs = re.search(r"reference runs: (\d+) on workers, (\d+) from the cache", stderr)
+    assert runs and runs[1] == "4" and runs[2] in ("0", "1"), stderr
     assert len(list(cache.glob("reference-*"))) == 4  # the client cached them; local reused
-    # The twin has perfect's bytes: one task graded both, and its result is stored for each.
-    stored = {p.name.split("--")[0]: p.read_text() for p in out.glob(".grader/results/*/*.json")}
+    # The twin has perfect's bytes: the same grade, stored for each (one task graded both when
+    # it joined perfect's; a task of its own differs only in its run's statistics).
+    results = out.glob(".grader/results/*/*.json")
+    stored = {p.name.split("--")[0]: json.loads(p.read_text()) for p in results}
+    for result in stored.values():
+        result.pop("stats", None)
     assert stored["perfect"] == stored[TWIN] and len(stored) == 6
     assert "- kernels ran on: Dask workers on " in (out / "summary.md").read_text()
 
