@@ -78,7 +78,7 @@ def run_pass(
     cmd += ["--", *_nbval_command(rt, grading, policy, events_path, record=record)]
     cmd += [str(grading / "notebooks" / name) for name in notebooks]
     netns_status = grading / "netns-status"
-    env = _nbval_env(grading, netns_status)
+    env = {**_nbval_env(grading, netns_status), "CS231N_PARENT_PID": str(os.getpid())}
     deadline = lim.notebook_timeout * len(notebooks) + 120
     start = time.monotonic()
     with open(grading / f"pytest-{tag}.log", "wb") as log:

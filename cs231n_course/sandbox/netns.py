@@ -24,6 +24,11 @@ def netns_exec(argv: list[str], cgroup_dirs: list[str] = ()) -> None:
     stderr and in the file ``$CS231N_NETNS_STATUS`` (which the grader reads).
     """
     ss.prctl(ss.PR_SET_PDEATHSIG, signal.SIGKILL)
+    # A parent that died while this process started (Python's start-up is long) sent no signal:
+    # it would run a whole nbval pass for nobody. The grader names itself so we can tell.
+    parent = os.environ.pop("CS231N_PARENT_PID", "")
+    if parent and os.getppid() != int(parent):
+        os._exit(1)
     for folder in cgroup_dirs:
         Path(folder, "cgroup.procs").write_text("0")
     status = "isolated"
