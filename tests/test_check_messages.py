@@ -156,3 +156,42 @@ def test_unrun_tuning_cells_say_not_implemented():
         check("two_layer_net_tuning", best_net=None, X_val=np.zeros((2, 3)), y_val=np.zeros(2))
     with pytest.raises(NotImplementedError, match="softmax_tuning: not implemented yet"):
         check("softmax_tuning", results={}, best_softmax=None, X_val=None, y_val=None)
+
+
+def test_unrun_overfitting_cells_say_not_implemented_and_name_the_solver():
+    # The notebook sets solver_3 = None / solver_5 = None before each cell's region, so a
+    # cell that raised (a stubbed FullyConnectedNet) hands the check None.
+    with pytest.raises(NotImplementedError, match="fc_overfit: not implemented yet: solver_5 is"):
+        check("fc_overfit", three_layer=object(), five_layer=None)
+    with pytest.raises(NotImplementedError, match="solver_3 and solver_5 is None"):
+        check("fc_overfit", three_layer=None, five_layer=None)
+    with pytest.raises(CheckFailed, match="the check cell was changed"):
+        check("fc_overfit", three_layer=None)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["compute_distances_two_loops", "compute_distances_one_loop", "compute_distances_no_loops"],
+)
+def test_distances_without_the_square_root_are_told(method, monkeypatch, capsys):
+    def squared(self, X):
+        return ((X[:, None, :] - self.X_train[None, :, :]) ** 2).sum(axis=2)
+
+    monkeypatch.setattr(KNearestNeighbor, method, squared)
+    with pytest.raises(CheckFailed):
+        check(method)
+    out = capsys.readouterr().out
+    assert "dists: these are the squared distances" in out
+    assert "dists: values differ" not in out
+
+
+def test_distances_wrong_otherwise_still_show_the_first_mismatch(monkeypatch, capsys):
+    def off_by_one(self, X):
+        return np.sqrt(((X[:, None, :] - self.X_train[None, :, :]) ** 2).sum(axis=2)) + 1
+
+    monkeypatch.setattr(KNearestNeighbor, "compute_distances_two_loops", off_by_one)
+    with pytest.raises(CheckFailed):
+        check("compute_distances_two_loops")
+    out = capsys.readouterr().out
+    assert "dists: values differ at index (0, 0)" in out
+    assert "squared" not in out

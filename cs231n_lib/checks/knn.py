@@ -44,10 +44,34 @@ def _forbidden_calls(fn, names: set[str]) -> list[str]:
     return sorted(found)
 
 
+_SQUARED_HINT = N_(
+    "these are the squared distances (each value is the expected one squared); take np.sqrt "
+    "of the sum of squared differences"
+)
+
+
+def _squared(dists, expected) -> bool:
+    """True when ``dists`` is ``expected`` squared: the missing square root, the commonest slip
+    in these exercises, gets its own message rather than a bare "values differ"."""
+    if expected is None:
+        return False
+    got = np.asarray(dists)
+    if got.shape != expected.shape or got.dtype.kind not in "fiu":
+        return False
+    with np.errstate(all="ignore"):
+        return bool(
+            not np.allclose(got, expected, rtol=1e-9, atol=1e-3)
+            and np.allclose(got, expected**2, rtol=1e-9, atol=1e-3)
+        )
+
+
 def _distances(t: Checker, method: str) -> None:
     knn, X_test = _small_case(t)
     dists = t.call(getattr(knn, method), X_test)
-    t.close("dists", dists, rtol=1e-9, atol=1e-3)  # atol: sqrt of round-off near distance 0
+    if t.mode == "public" and _squared(dists, t.golden.get("dists")):
+        t.true("dists", False, _SQUARED_HINT)
+    else:
+        t.close("dists", dists, rtol=1e-9, atol=1e-3)  # atol: sqrt of round-off near distance 0
     # The TODO forbids the library routine: the exercise is to write the distance yourself.
     used = _forbidden_calls(getattr(KNearestNeighbor, method), {"norm", "cdist", "pdist"})
     t.true(
