@@ -121,10 +121,13 @@ def feedback_markdown(student: str, source: str, result: SubmissionResult, lang:
         "",
     ]
     if result.refused:
+        refused = result.refused
+        if lang == "ko":
+            refused = reasons_ko.translate_refusal(refused, result.refused_message)
         lines += [
             t("Your submission could not be graded, so every exercise scores 0:"),
             "",
-            f"> {escape(result.refused)}",
+            f"> {escape(refused)}",
             "",
         ]
     lines += [t("| Exercise | Notebook | Points | Result |"), "|---|---|---|---|"]
