@@ -574,3 +574,47 @@ def test_results_of_other_submissions_are_stored_as_before():
     assert list(result.to_json()) == [
         "content_hash", "refused", "notes", "max_total", "exercises", "total", "stats", "answers",
     ]  # fmt: skip
+
+
+def test_a_refused_submission_is_answered_in_the_language_of_its_answers(tmp_path, repo):
+    """A refused submission has no result answers: its page's language comes from the course
+    notebooks it holds as plain files (read in memory, links not followed)."""
+    from cs231n_course.grader import reports
+    from cs231n_course.grader.course import load_course
+    from cs231n_course.release import build_release
+
+    course = load_course(repo, tmp_path / "cache", ["01_knn"])
+    folder = tmp_path / "kim"
+    build_release(repo, folder)
+    notebook = folder / "notebooks" / "01_knn.ipynb"
+    english = notebook.read_bytes()
+    notebook.write_text(
+        english.decode().replace("*(write your answer here)*", "밝기가 거리를 좌우합니다", 1)
+    )
+    korean = notebook.read_bytes()
+    limits = UnpackLimits()
+
+    def language(path):
+        return reports.refused_language(Submission(path, "kim"), course, limits)
+
+    os.symlink("/etc/passwd", folder / "cs231n_lib" / "evil.py")  # refused as a folder
+    with pytest.raises(SubmissionError, match="symbolic link"):
+        _unpack(folder, tmp_path)
+    assert language(folder) == "ko"
+    slip = _zip(tmp_path / "kim.zip", {"kim/notebooks/01_knn.ipynb": korean, "../x.py": b"1"})
+    assert language(slip) == "ko"
+    assert language(_zip(tmp_path / "en.zip", {"notebooks/01_knn.ipynb": english})) == "en"
+    # A notebook that is a link (to a Korean one) is not read, nor one over the size limit.
+    linked = _tree(tmp_path / "linked", {"cs231n_lib/a.py": "x = 1\n"})
+    (linked / "notebooks").mkdir()
+    (linked / "notebooks" / "01_knn.ipynb").symlink_to(notebook)
+    assert language(linked) == "en"
+    link_entry = {"notebooks/01_knn.ipynb": 0o120777}
+    assert (
+        language(_zip(tmp_path / "l.zip", {"notebooks/01_knn.ipynb": korean}, link_entry)) == "en"
+    )
+    small = UnpackLimits(max_file_bytes=len(korean) - 1)
+    assert reports.refused_language(Submission(slip, "kim"), course, small) == "en"
+    assert language(tmp_path / "missing.zip") == "en"
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    assert language(tmp_path / "bad.zip") == "en"

@@ -20,8 +20,9 @@ from pathlib import Path
 from cs231n_course import manual
 from cs231n_course.grader import reasons_ko
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
-from cs231n_course.grader.unpack import shown_name, unpack
+from cs231n_course.grader.unpack import readable_notebooks, shown_name, unpack
 from cs231n_lib.atomic import write_atomic
+from cs231n_lib.submission_rules import UnpackLimits
 
 
 def _fmt(points: float) -> str:
@@ -243,6 +244,24 @@ def submission_language(sub: Submission, course: Course) -> str:
     return feedback_language(SubmissionResult("", 0, [], answers=answers))
 
 
+def refused_language(sub: Submission, course: Course, limits: UnpackLimits) -> str:
+    """The feedback language of a refused submission (:func:`feedback_language` of its
+    answers), from the course notebooks it holds as plain files within the limits
+    (``unpack.readable_notebooks``: read in memory, never extracted where the submission says);
+    English when there are none."""
+    notebooks = readable_notebooks(sub.path, list(course.notebooks), limits)
+    if not notebooks:
+        return "en"
+    with tempfile.TemporaryDirectory(prefix="cs231n-lang-") as scratch:
+        files = []
+        for name, data in notebooks.items():  # course notebook names only
+            (Path(scratch) / "notebooks").mkdir(exist_ok=True)
+            (Path(scratch) / "notebooks" / name).write_bytes(data)
+            files.append(f"notebooks/{name}")
+        answers = manual.collect_answers(Path(scratch), files, course)
+    return feedback_language(SubmissionResult("", 0, [], answers=answers))
+
+
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
     """Gradebook, feedback pages and summary, rebuilt from the stored results, with the points
     TAs entered in the manual-grading sheets merged in (``cs231n_course.manual``).
@@ -250,15 +269,19 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
     Every submission gets a feedback page: its result, or a "not graded yet" page when the
     grader failed on it (it is retried on the next run).
     """
-    rows, sources = [], {}
+    rows, sources, langs = [], {}, {}
     failed = dict(batch.failed)
     for sub in subs:
         path = batch.result_path(sub)
         page = batch.out / "feedback" / f"{sub.student}.md"
         source = shown_name(sub.path)
         if path.exists():
-            rows.append((sub.student, read_result(path)))
+            result = read_result(path)
+            rows.append((sub.student, result))
             sources[sub.student] = source
+            if result.refused:  # no answers were read: ask the files it could not grade
+                limits = batch.options.unpack_limits
+                langs[sub.student] = refused_language(sub, batch.course, limits)
         else:
             reason = failed.get(sub.student, "not graded in this run (it was interrupted?)")
             lang = submission_language(sub, batch.course)
@@ -267,7 +290,7 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
     marks = manual.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
     manual.write_all(batch.out, marks, write_atomic, batch.course)
     for (student, result), (_, data) in zip(rows, as_json, strict=True):
-        lang = feedback_language(result)
+        lang = langs.get(student) or feedback_language(result)
         write_atomic(
             batch.out / "feedback" / f"{student}.md",
             feedback_markdown(student, sources[student], result, lang)

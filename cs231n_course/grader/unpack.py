@@ -387,3 +387,61 @@ def _zip_causes(path: Path) -> list[str]:
             return bulky_causes({i.filename: i.compress_size for i in archive.infolist()})
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return []
+
+
+def readable_notebooks(
+    path: Path, names: list[str], limits: UnpackLimits = DEFAULT_LIMITS
+) -> dict[str, bytes]:
+    """``{name: bytes}`` of the notebooks ``names`` (``"01_knn.ipynb"``) that a submission,
+    refused or not, holds as plain files within the per-file limit: what tells the language
+    its feedback page is in when it could not be graded.
+
+    Nothing is extracted or written; a link, a special file, an entry pointing outside, an
+    oversized or unreadable one is skipped, never followed. The shallowest
+    ``notebooks/<name>`` wins (as the release prefix does when unpacking). Reads at most one
+    entry per name, each capped at ``limits.max_file_bytes``.
+    """
+    wanted = set(names)
+    found: dict[str, tuple[int, object]] = {}  # name -> (depth, reader)
+    try:
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode):
+            for rel, full, entry in _walk_shallow(path, depth=4):
+                parts = rel.split("/")
+                if len(parts) < 2 or parts[-2] != "notebooks" or parts[-1] not in wanted:
+                    continue
+                if stat.S_ISREG(entry.st_mode) and entry.st_size <= limits.max_file_bytes:
+                    if parts[-1] not in found or len(parts) < found[parts[-1]][0]:
+                        found[parts[-1]] = (
+                            len(parts),
+                            _reader_nofollow(full, limits.max_file_bytes),
+                        )
+        elif stat.S_ISREG(st.st_mode) and st.st_size <= limits.max_archive_bytes:
+            archive = zipfile.ZipFile(path)
+            infos = archive.infolist()
+            if len(infos) > limits.max_files:
+                return {}
+            for info in infos:
+                try:
+                    name = check_entry_name(info.filename, path.name)
+                except SubmissionError:
+                    continue
+                parts = name.split("/")
+                mode = info.external_attr >> 16
+                if len(parts) < 2 or parts[-2] != "notebooks" or parts[-1] not in wanted:
+                    continue
+                if stat.S_IFMT(mode) not in (0, stat.S_IFREG) or info.is_dir():
+                    continue
+                if info.file_size <= limits.max_file_bytes:
+                    if parts[-1] not in found or len(parts) < found[parts[-1]][0]:
+                        reader = _zip_reader(archive, info, path.name, limits.max_file_bytes)
+                        found[parts[-1]] = (len(parts), reader)
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError):
+        return {}
+    out = {}
+    for name, (_depth, read) in sorted(found.items()):
+        try:
+            out[name] = read()
+        except (SubmissionError, OSError):
+            continue
+    return out
