@@ -618,3 +618,21 @@ def test_a_refused_submission_is_answered_in_the_language_of_its_answers(tmp_pat
     assert language(tmp_path / "missing.zip") == "en"
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     assert language(tmp_path / "bad.zip") == "en"
+
+
+def test_lab_error_in_korean(tmp_path, monkeypatch, capsys):
+    from cs231n_lib import lab
+
+    missing = tmp_path / "nope"
+    monkeypatch.setattr(config, "LANG", "en")
+    assert lab.main(["--notebooks", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {missing} is not a folder; run this from the course folder or pass "
+        "--notebooks PATH\n"
+    )
+    monkeypatch.setattr(config, "LANG", "ko")
+    assert lab.main(["--notebooks", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"오류: {missing}은(는) 폴더가 아닙니다. 과정 폴더에서 실행하거나 --notebooks 경로를 "
+        "넘기세요\n"
+    )
