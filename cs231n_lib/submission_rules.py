@@ -4,8 +4,8 @@ The grader's unpacker (``cs231n_course.grader.unpack``, not released) refuses a 
 these rules, and the student's ``python -m cs231n_lib.submit`` checks a folder and builds a .zip
 by the very same ones, so a zip the submit command accepts is a zip the grader reads, file for
 file. The student-region marker lines are defined here too, so the submit command can tell a
-damaged marker line from a good one with the grader's own patterns. A leaf module: plain
-Python, no course imports.
+damaged marker line from a good one with the grader's own patterns. A leaf module: no course
+imports, and of the library only ``i18n`` (to mark and show messages).
 
 - Only files that can hold student regions are gradable: ``cs231n_lib/**.py`` and
   ``notebooks/*.ipynb`` (:func:`is_gradable`), found under the shallowest folder holding

@@ -210,9 +210,9 @@ def _answer_in_korean(nb: dict) -> None:
     """The first inline-question answer written in Korean (the feedback's language)."""
     for cell in nb["cells"]:
         lines = source(cell).splitlines()
-        if cell["cell_type"] == "markdown" and any(">>> BEGIN STUDENT REGION" in x for x in lines):
-            begin = next(i for i, x in enumerate(lines) if ">>> BEGIN STUDENT REGION" in x)
-            end = next(i for i, x in enumerate(lines) if "<<< END STUDENT REGION" in x)
+        marks = [i for i, x in enumerate(lines) if x.lstrip().startswith(("<!-- >>>", "<!-- <<<"))]
+        if cell["cell_type"] == "markdown" and len(marks) == 2:
+            begin, end = marks
             lines[begin + 1 : end] = ["밝기 차이가 L2 거리를 좌우하기 때문입니다."]
             cell["source"] = "\n".join(lines)
             return
