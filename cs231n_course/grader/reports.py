@@ -14,15 +14,14 @@ import html
 import io
 import json
 import re
-import tempfile
 from pathlib import Path
 
 from cs231n_course import manual
 from cs231n_course.grader import reasons_ko
+from cs231n_course.grader.language import feedback_language, refused_language, submission_language
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
-from cs231n_course.grader.unpack import readable_notebooks, shown_name, unpack
+from cs231n_course.grader.unpack import shown_name
 from cs231n_lib.atomic import write_atomic
-from cs231n_lib.submission_rules import UnpackLimits
 
 
 def _fmt(points: float) -> str:
@@ -61,7 +60,6 @@ def _cell(text: str) -> str:
 
 # The feedback page's own words in Korean. The grader's reasons and notes are translated as the
 # page is drawn (reasons_ko); the stored results, the gradebook and the summary stay English.
-_HANGUL = re.compile("[\uac00-\ud7a3]")
 _FEEDBACK_KO = {
     "# Grading feedback: {student}": "# 채점 결과: {student}",
     "Submission: {source} (content sha256 {sha})": "제출물: {source} (내용 sha256 {sha})",
@@ -92,13 +90,6 @@ _FEEDBACK_KO = {
         "쓰이지 않습니다."
     ),
 }
-
-
-def feedback_language(result: SubmissionResult) -> str:
-    """``"ko"`` when the student answered an inline question in Korean (Hangul), else ``"en"``:
-    the student chooses the feedback's language by the language of their answers."""
-    answers = (a for a in (result.answers or {}).values() if isinstance(a, str))
-    return "ko" if any(_HANGUL.search(a) for a in answers) else "en"
 
 
 def feedback_markdown(student: str, source: str, result: SubmissionResult, lang: str = "") -> str:
@@ -229,37 +220,6 @@ def not_graded_markdown(student: str, source: str, reason: str, lang: str = "en"
             "",
         ]
     )
-
-
-def submission_language(sub: Submission, course: Course) -> str:
-    """The feedback language of a submission that has no result (:func:`feedback_language`
-    of its answers): unpacked with the grader's own limits into a scratch folder and read;
-    English when it cannot be read."""
-    with tempfile.TemporaryDirectory(prefix="cs231n-lang-") as scratch:
-        try:
-            unpacked = unpack(sub, Path(scratch) / "staging")
-            answers = manual.collect_answers(Path(scratch) / "staging", unpacked.files, course)
-        except Exception:  # a submission the grader refuses: its page stays English
-            return "en"
-    return feedback_language(SubmissionResult("", 0, [], answers=answers))
-
-
-def refused_language(sub: Submission, course: Course, limits: UnpackLimits) -> str:
-    """The feedback language of a refused submission (:func:`feedback_language` of its
-    answers), from the course notebooks it holds as plain files within the limits
-    (``unpack.readable_notebooks``: read in memory, never extracted where the submission says);
-    English when there are none."""
-    notebooks = readable_notebooks(sub.path, list(course.notebooks), limits)
-    if not notebooks:
-        return "en"
-    with tempfile.TemporaryDirectory(prefix="cs231n-lang-") as scratch:
-        files = []
-        for name, data in notebooks.items():  # course notebook names only
-            (Path(scratch) / "notebooks").mkdir(exist_ok=True)
-            (Path(scratch) / "notebooks" / name).write_bytes(data)
-            files.append(f"notebooks/{name}")
-        answers = manual.collect_answers(Path(scratch), files, course)
-    return feedback_language(SubmissionResult("", 0, [], answers=answers))
 
 
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
