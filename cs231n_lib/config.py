@@ -43,11 +43,35 @@ def _language(name: str) -> str:
     value = os.environ.get(name, "").strip().lower() or "en"
     value = value.split(".")[0].split("_")[0].split("-")[0]  # ko_KR.UTF-8, ko-KR -> ko
     if value not in LANGUAGES:
-        raise ValueError(
-            f"{name}={os.environ[name]!r} is not a language of this course; "
-            f"set it to one of {', '.join(LANGUAGES)} or unset it (English)"
-        )
+        fields = {"name": name, "value": os.environ[name], "languages": ", ".join(LANGUAGES)}
+        raise ValueError("\n".join(t.format(**fields) for t in _in_every_language(_UNKNOWN)))
     return value
+
+
+def N_(message: str) -> str:  # marks a message for extraction (as i18n.N_; i18n imports us)
+    return message
+
+
+_UNKNOWN = N_(
+    "{name}={value!r} is not a language of this course; set it to one of {languages} or unset "
+    "it (English)"
+)
+
+
+def _in_every_language(message: str) -> list[str]:
+    """``message`` and its translations: the language setting itself is what is wrong, so a
+    student is told in every language the course has (the catalogue, read directly)."""
+    import gettext
+    from pathlib import Path
+
+    out = [message]
+    for lang in LANGUAGES[1:]:
+        shown = gettext.translation(
+            "cs231n", Path(__file__).resolve().parent / "locale", [lang], fallback=True
+        ).gettext(message)
+        if shown != message:
+            out.append(shown)
+    return out
 
 
 LANG: str = _language("CS231N_LANG")

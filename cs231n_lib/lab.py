@@ -19,6 +19,8 @@ import os
 import sys
 from pathlib import Path
 
+from cs231n_lib.i18n import _
+
 RELEASE_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.notebooks.is_dir():
         print(
-            f"error: {args.notebooks} is not a folder; run this from the course folder or pass "
-            f"--notebooks PATH",
+            _(
+                "error: {path} is not a folder; run this from the course folder or pass "
+                "--notebooks PATH"
+            ).format(path=args.notebooks),
             file=sys.stderr,
         )
         return 2

@@ -36,14 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cs231n_lib import config
-from cs231n_lib.i18n import _, translations
+from cs231n_lib.i18n import N_, _, translations
 from cs231n_lib.submission_rules import (
     ANY_REGION_LINE_RE,
+    GRADABLE_FILES,
     LAYOUT_DIRS,
     MARKDOWN_ANSWER_STUBS,
     STUDENT_BEGIN_RE,
     STUDENT_END_RE,
+    TOO_MANY_ENTRIES,
     WANTED,
+    Message,
     SubmissionError,
     UnpackLimits,
     check_entry_name,
@@ -110,26 +113,35 @@ def gradable_files(root: Path, limits: UnpackLimits = UnpackLimits()) -> list[st
                 count += 1
                 if count > limits.max_files:
                     raise SubmissionError(
-                        f"more than {limits.max_files} files in cs231n_lib/ and notebooks/; "
-                        f"remove what you added there"
+                        N_(
+                            "more than {count} files in cs231n_lib/ and notebooks/; remove what "
+                            "you added there"
+                        ),
+                        count=limits.max_files,
                     )
                 if stat.S_ISLNK(st.st_mode):
                     raise SubmissionError(
-                        f"{rel} is a symbolic link; the grader refuses links. Replace it with the "
-                        f"real file"
+                        N_(
+                            "{path} is a symbolic link; the grader refuses links. Replace it "
+                            "with the real file"
+                        ),
+                        path=rel,
                     )
                 if stat.S_ISDIR(st.st_mode) or not WANTED.match(rel):
                     continue
                 if not stat.S_ISREG(st.st_mode):
-                    raise SubmissionError(f"{rel} is not a regular file")
+                    raise SubmissionError(N_("{path} is not a regular file"), path=rel)
                 error = file_size_error(rel, st.st_size, limits)
                 if error:
                     raise SubmissionError(error)
                 found.append(rel)
     if not found:
         raise SubmissionError(
-            f"{root} holds no cs231n_lib/*.py and no notebooks/*.ipynb; run this command in "
-            f"your course folder (or pass --root FOLDER)"
+            N_(
+                "{root} holds no cs231n_lib/*.py and no notebooks/*.ipynb; run this command in "
+                "your course folder (or pass --root FOLDER)"
+            ),
+            root=str(root),
         )
     return sorted(found)
 
@@ -165,11 +177,13 @@ def verify_zip(path: Path, expected: dict[str, bytes], limits: UnpackLimits) -> 
     with zipfile.ZipFile(path) as archive:
         infos = archive.infolist()
         if len(infos) > limits.max_files:
-            raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
+            raise SubmissionError(TOO_MANY_ENTRIES, zip=path.name, count=limits.max_files)
         for info in infos:
             name = check_entry_name(info.filename, path.name)
             if not WANTED.match(name):
-                raise SubmissionError(f"{path.name}: {name} is not a file the grader reads")
+                raise SubmissionError(
+                    N_("{zip}: {name} is not a file the grader reads"), zip=path.name, name=name
+                )
             error = file_size_error(name, info.file_size, limits)
             if error:
                 raise SubmissionError(error)
@@ -177,10 +191,12 @@ def verify_zip(path: Path, expected: dict[str, bytes], limits: UnpackLimits) -> 
             total += len(seen[name])
     if total > limits.max_total_bytes:
         raise SubmissionError(
-            oversize_message("the gradable files", total, limits.max_total_bytes, [])
+            oversize_message(Message(GRADABLE_FILES), total, limits.max_total_bytes, [])
         )
     if seen != expected:
-        raise SubmissionError(f"{path.name} does not hold what was written; run the command again")
+        raise SubmissionError(
+            N_("{zip} does not hold what was written; run the command again"), zip=path.name
+        )
 
 
 # A shell command (``!cmd``, ``x = !cmd``) or ``%pip`` in a notebook region runs under the
@@ -267,8 +283,10 @@ def _notebook(root: Path, rel: str, report: Report) -> None:
         cells = nb["cells"]
     except (ValueError, KeyError, TypeError) as err:
         report.warnings.append(
-            f"{rel} is not a readable notebook ({err}); the grader will grade its cells as not "
-            f"written. Open it in JupyterLab and save it again"
+            _(
+                "{path} is not a readable notebook ({error}); the grader will grade its cells "
+                "as not written. Open it in JupyterLab and save it again"
+            ).format(path=rel, error=err)
         )
         return
     status = NotebookStatus(rel, saved=path.stat().st_mtime)
@@ -308,7 +326,9 @@ def inspect(root: Path, limits: UnpackLimits = UnpackLimits()) -> Report:
     report.total_bytes = sum((root / rel).stat().st_size for rel in report.files)
     if report.total_bytes > limits.max_total_bytes:
         raise SubmissionError(
-            oversize_message("the gradable files", report.total_bytes, limits.max_total_bytes, [])
+            oversize_message(
+                Message(GRADABLE_FILES), report.total_bytes, limits.max_total_bytes, []
+            )
         )
     newest_library = (0.0, "")
     for rel in report.files:
@@ -426,13 +446,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = (args.root or _default_root()).resolve()
     if args.id is not None and not _ID_RE.match(args.id):
-        print(f"error: --id {args.id!r}: use letters, digits and . _ @ - only", file=sys.stderr)
+        print(
+            _("error: --id {id!r}: use letters, digits and . _ @ - only").format(id=args.id),
+            file=sys.stderr,
+        )
         return 2
     dest = args.out or root / f"{args.id or 'submission'}.zip"
     try:
         report = make_submission(root, dest.resolve())
     except (SubmissionError, OSError) as err:
-        print(_("error: {error}\nNothing was written.").format(error=err), file=sys.stderr)
+        # A refusal in the student's language (its English is what the grader would store);
+        # an OSError's text is the system's own.
+        shown = err.message.shown() if isinstance(err, SubmissionError) else err
+        print(_("error: {error}\nNothing was written.").format(error=shown), file=sys.stderr)
         return 1
     print(summary(report, root))
     return 0

@@ -373,3 +373,21 @@ def test_no_function_both_binds_and_calls_underscore():
                 if calls:
                     offenders.append(f"{path.relative_to(LIB)}:{calls[0]} in {fn.name}")
     assert not offenders, "use i18n._(...) here: " + ", ".join(offenders)
+
+
+def test_an_unknown_language_is_named_in_every_language():
+    """CS231N_LANG=kr (a country, not a language): the setting itself is wrong, so the error
+    says so in English and in Korean."""
+    import subprocess
+    import sys
+
+    env = {"CS231N_LANG": "kr", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import cs231n_lib.config"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert done.stderr.endswith(
+        "ValueError: CS231N_LANG='kr' is not a language of this course; set it to one of en, ko "
+        "or unset it (English)\nCS231N_LANG='kr'은(는) 이 과정의 언어가 아닙니다. en, ko 중 "
+        "하나로 설정하거나(한국어는 ko), 설정을 지우세요(영어)\n"
+    ), done.stderr

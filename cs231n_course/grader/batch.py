@@ -115,6 +115,12 @@ from cs231n_course.grader.types import (
 from cs231n_course.grader.unpack import UnpackLimits, content_hash, shown_name, student_id
 from cs231n_course.sandbox import cgroup as sandbox_cgroup
 from cs231n_lib.atomic import write_atomic
+from cs231n_lib.submission_rules import (
+    NO_SUCH_SUBMISSION,
+    SUBMISSION_UNREADABLE,
+    SUBMITTED_TWICE,
+    Message,
+)
 
 
 def grade(submissions: list[Path], options: GradeOptions, runner=None) -> BatchReport:
@@ -267,10 +273,16 @@ def read_submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission
         sub = Submission(path, student_id(path))
         try:
             if not path.exists() and not path.is_symlink():
-                sub.problem = f"{shown_name(path)}: no such file or folder"
+                sub.problem = Message(NO_SUCH_SUBMISSION, name=shown_name(path))
             sub.content_hash = content_hash(path, limits)
         except Exception as err:  # one submission's problem, never the batch's
-            sub.problem = f"{shown_name(path)} cannot be read ({type(err).__name__}: {err})"[:500]
+            sub.problem = Message(
+                SUBMISSION_UNREADABLE,
+                max_chars=500,
+                name=shown_name(path),
+                kind=type(err).__name__,
+                error=str(err),
+            )
             sub.content_hash = "unreadable-" + hashlib.sha256(os.fsencode(path)).hexdigest()
         subs.append(sub)
     by_id: dict[str, list[Submission]] = {}
@@ -286,9 +298,11 @@ def read_submissions(paths: list[Path], limits: UnpackLimits) -> list[Submission
             for s in same:
                 whole = os.fsencode(Path(s.path).name)
                 s.student = f"{student}-{hashlib.sha256(whole).hexdigest()[:8]}"
-                s.problem = (
-                    f"{len(same)} submissions for student {student!r} ({names}); hand in "
-                    f"one folder or one .zip, and each is refused until then"
+                s.problem = Message(
+                    SUBMITTED_TWICE,
+                    count=len(same),
+                    student=student,
+                    names=names,
                 )
     return subs
 

@@ -256,7 +256,7 @@ class _Grading:
             unpacked = unpack(sub, staging, batch.options.unpack_limits)
             return {rel: (staging / rel).read_bytes() for rel in unpacked.files}
         except SubmissionError as err:
-            self._store(sub, refused_result(batch.course, sub.content_hash, str(err)))
+            self._store(sub, refused_result(batch.course, sub.content_hash, err.message))
             return None
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -10,6 +10,10 @@ its Korean. The English side is parsed back: a ``{field}`` matches any text. Fie
 text, error messages, names, numbers) is kept exactly as it is. A reason that no template
 matches stays English; ``tests/test_i18n_grading.py`` makes every reason the grader can write
 match one.
+
+A whole-submission refusal is not parsed back: the grader stores its template and fields beside
+the English (``SubmissionResult.refused_message``, from ``submission_rules.Message``), and
+:func:`translate_refusal` formats the catalogue's Korean of that template.
 """
 
 from __future__ import annotations
@@ -271,3 +275,22 @@ def library_text(text: str) -> str:
     if stub is not None:
         return korean.gettext(STUB_TEMPLATE).format(**stub.groupdict())
     return korean.gettext(text) if text else text
+
+
+def translate_refusal(english: str, message: dict | None) -> str:
+    """Why a submission was refused, in Korean: the stored template (``message``) formatted
+    with the library catalogue's Korean. The English when there is no template (a result
+    stored before refusals kept theirs) or when the template does not give back exactly the
+    stored English (then it is not that refusal's)."""
+    from cs231n_lib import i18n
+    from cs231n_lib.submission_rules import Message
+
+    if not message:
+        return english
+    try:
+        refusal = Message.from_json(message)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return english
+    if str(refusal) != english:
+        return english
+    return refusal.shown(i18n.translations("ko").gettext)

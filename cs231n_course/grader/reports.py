@@ -14,13 +14,13 @@ import html
 import io
 import json
 import re
-import tempfile
 from pathlib import Path
 
 from cs231n_course import manual
 from cs231n_course.grader import reasons_ko
+from cs231n_course.grader.language import feedback_language, refused_language, submission_language
 from cs231n_course.grader.types import Batch, BatchReport, Course, Submission, SubmissionResult
-from cs231n_course.grader.unpack import shown_name, unpack
+from cs231n_course.grader.unpack import shown_name
 from cs231n_lib.atomic import write_atomic
 
 
@@ -60,7 +60,6 @@ def _cell(text: str) -> str:
 
 # The feedback page's own words in Korean. The grader's reasons and notes are translated as the
 # page is drawn (reasons_ko); the stored results, the gradebook and the summary stay English.
-_HANGUL = re.compile("[\uac00-\ud7a3]")
 _FEEDBACK_KO = {
     "# Grading feedback: {student}": "# 채점 결과: {student}",
     "Submission: {source} (content sha256 {sha})": "제출물: {source} (내용 sha256 {sha})",
@@ -93,13 +92,6 @@ _FEEDBACK_KO = {
 }
 
 
-def feedback_language(result: SubmissionResult) -> str:
-    """``"ko"`` when the student answered an inline question in Korean (Hangul), else ``"en"``:
-    the student chooses the feedback's language by the language of their answers."""
-    answers = (a for a in (result.answers or {}).values() if isinstance(a, str))
-    return "ko" if any(_HANGUL.search(a) for a in answers) else "en"
-
-
 def feedback_markdown(student: str, source: str, result: SubmissionResult, lang: str = "") -> str:
     """The page a student reads: every exercise, its points, pass or fail and why.
 
@@ -121,10 +113,13 @@ def feedback_markdown(student: str, source: str, result: SubmissionResult, lang:
         "",
     ]
     if result.refused:
+        refused = result.refused
+        if lang == "ko":
+            refused = reasons_ko.translate_refusal(refused, result.refused_message)
         lines += [
             t("Your submission could not be graded, so every exercise scores 0:"),
             "",
-            f"> {escape(result.refused)}",
+            f"> {escape(refused)}",
             "",
         ]
     lines += [t("| Exercise | Notebook | Points | Result |"), "|---|---|---|---|"]
@@ -227,19 +222,6 @@ def not_graded_markdown(student: str, source: str, reason: str, lang: str = "en"
     )
 
 
-def submission_language(sub: Submission, course: Course) -> str:
-    """The feedback language of a submission that has no result (:func:`feedback_language`
-    of its answers): unpacked with the grader's own limits into a scratch folder and read;
-    English when it cannot be read."""
-    with tempfile.TemporaryDirectory(prefix="cs231n-lang-") as scratch:
-        try:
-            unpacked = unpack(sub, Path(scratch) / "staging")
-            answers = manual.collect_answers(Path(scratch) / "staging", unpacked.files, course)
-        except Exception:  # a submission the grader refuses: its page stays English
-            return "en"
-    return feedback_language(SubmissionResult("", 0, [], answers=answers))
-
-
 def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchReport:
     """Gradebook, feedback pages and summary, rebuilt from the stored results, with the points
     TAs entered in the manual-grading sheets merged in (``cs231n_course.manual``).
@@ -247,15 +229,19 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
     Every submission gets a feedback page: its result, or a "not graded yet" page when the
     grader failed on it (it is retried on the next run).
     """
-    rows, sources = [], {}
+    rows, sources, langs = [], {}, {}
     failed = dict(batch.failed)
     for sub in subs:
         path = batch.result_path(sub)
         page = batch.out / "feedback" / f"{sub.student}.md"
         source = shown_name(sub.path)
         if path.exists():
-            rows.append((sub.student, read_result(path)))
+            result = read_result(path)
+            rows.append((sub.student, result))
             sources[sub.student] = source
+            if result.refused:  # no answers were read: ask the files it could not grade
+                limits = batch.options.unpack_limits
+                langs[sub.student] = refused_language(sub, batch.course, limits)
         else:
             reason = failed.get(sub.student, "not graded in this run (it was interrupted?)")
             lang = submission_language(sub, batch.course)
@@ -264,7 +250,7 @@ def write_reports(batch: Batch, subs: list[Submission], **summary) -> BatchRepor
     marks = manual.merge(batch.out, batch.course, as_json)  # TA sheets; raises if bad
     manual.write_all(batch.out, marks, write_atomic, batch.course)
     for (student, result), (_, data) in zip(rows, as_json, strict=True):
-        lang = feedback_language(result)
+        lang = langs.get(student) or feedback_language(result)
         write_atomic(
             batch.out / "feedback" / f"{student}.md",
             feedback_markdown(student, sources[student], result, lang)

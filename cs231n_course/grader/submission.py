@@ -38,6 +38,7 @@ from cs231n_course.grader.types import (
 )
 from cs231n_course.grader.unpack import SubmissionError, unpack
 from cs231n_course.grader.workspace import RegionSet, assemble_notebook, lift_regions
+from cs231n_lib.submission_rules import Message
 
 
 def submission_seed(secret_seed: int, content_hash: str) -> int:
@@ -94,7 +95,7 @@ def grade_submission(batch: Batch, sub: Submission, slot: int) -> SubmissionResu
         try:
             unpacked = unpack(sub, staging, options.unpack_limits)
         except SubmissionError as err:
-            return refused_result(course, sub.content_hash, str(err))
+            return refused_result(course, sub.content_hash, err.message)
         regions = lift_regions(staging, unpacked.files, course.py_regions, course.notebooks)
         templates, folder = references_for(batch, rt, slot)
         (verdicts, stats, notes), reused = run_once(
@@ -163,12 +164,17 @@ def run_once(batch: Batch, rt: Runtime, regions: RegionSet, run) -> tuple[tuple,
 
 
 def refused_result(course: Course, content_hash: str, reason: str) -> SubmissionResult:
-    """Every exercise 0, with the reason the whole submission was refused."""
+    """Every exercise 0, with the reason the whole submission was refused: the English, and
+    when ``reason`` is a ``submission_rules.Message`` (a refusal's template and fields) that
+    too, for a feedback page in the student's language."""
     exercises = [
         ExerciseResult(g.exercise, g.notebook, 0, g.points, False, "submission refused")
         for g in course.graded
     ]
-    return SubmissionResult(content_hash, course.max_points, exercises, reason)
+    message = reason.to_json() if isinstance(reason, Message) else None
+    return SubmissionResult(
+        content_hash, course.max_points, exercises, str(reason), refused_message=message
+    )
 
 
 def scrubbed(result: SubmissionResult, secrets: dict[str, str]) -> SubmissionResult:

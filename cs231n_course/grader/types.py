@@ -118,6 +118,10 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)  # passes, seconds, cpu_seconds, peak_memory
     answers: dict = field(default_factory=dict)  # inline-question id -> answer text (TA-graded)
+    # The refusal's template and fields (``submission_rules.Message.to_json``), beside the
+    # English in ``refused``: what a feedback page in another language shows. Stored only when
+    # set, so every other result's JSON is as before.
+    refused_message: dict | None = None
 
     @property
     def total(self) -> float:
@@ -127,6 +131,7 @@ class SubmissionResult:
         return {e.exercise: e.points for e in self.exercises}
 
     def to_json(self) -> dict:
+        message = {} if self.refused_message is None else {"refused_message": self.refused_message}
         return {
             "content_hash": self.content_hash,
             "refused": self.refused,
@@ -136,6 +141,7 @@ class SubmissionResult:
             "total": self.total,
             "stats": self.stats,
             "answers": self.answers,
+            **message,
         }
 
     @classmethod
@@ -148,6 +154,7 @@ class SubmissionResult:
             notes=list(data.get("notes", [])),
             stats=dict(data.get("stats", {})),
             answers=dict(data.get("answers") or {}),
+            refused_message=data.get("refused_message"),
         )
 
 
@@ -158,7 +165,8 @@ class Submission:
     path: Path
     student: str
     content_hash: str = ""
-    problem: str | None = None  # found while reading it: refuses this submission alone
+    # found while reading it: refuses this submission alone (a submission_rules.Message)
+    problem: str | None = None
 
 
 @dataclass

@@ -28,8 +28,22 @@ from pathlib import Path, PurePosixPath
 
 from cs231n_course.grader.types import Submission
 from cs231n_lib.submission_rules import (
+    CHANGED_WHILE_READING,
+    FOLDER_TOO_MANY_FILES,
+    GREW_WHILE_READING,
     LAYOUT_DIRS,
+    NESTED_TOO_DEEP,
+    NOT_A_REGULAR_FILE,
+    NOT_A_SUBMISSION,
     SUBMIT_COMMAND,
+    TOO_MANY_ENTRIES,
+    ZIP_CANNOT_EXTRACT,
+    ZIP_ENTRY_TWICE,
+    ZIP_SPECIAL_FILE,
+    ZIP_SYMLINK,
+    ZIP_TOO_MANY_ENTRIES,
+    ZIP_UNPACKS_BEYOND,
+    ZIP_UNREADABLE,
     SubmissionError,
     UnpackLimits,
     bulky_causes,
@@ -129,9 +143,9 @@ def _walk(root: Path, limits: UnpackLimits):
             if stat.S_ISDIR(st.st_mode):
                 if level + 1 >= MAX_DEPTH:
                     raise SubmissionError(
-                        f"{_shown(Path(full).relative_to(root).as_posix())[:200]}...: folders "
-                        f"nested more than {MAX_DEPTH} levels deep; submit your release folder "
-                        f"as it is"
+                        NESTED_TOO_DEEP,
+                        path=_shown(Path(full).relative_to(root).as_posix())[:200],
+                        depth=MAX_DEPTH,
                     )
                 subdirs.append(full)
         stack.extend((d, level + 1) for d in reversed(subdirs))
@@ -152,8 +166,8 @@ def unpack(sub: Submission, staging: Path, limits: UnpackLimits = DEFAULT_LIMITS
         entries = _zip_entries(sub.path, limits)
     else:
         raise SubmissionError(
-            f"{sub.path.name}: not a folder or a .zip file; submit your release folder or a "
-            f".zip of it"
+            NOT_A_SUBMISSION,
+            name=sub.path.name,
         )
     out = Unpacked(staging)
     total = 0
@@ -216,15 +230,17 @@ def _folder_entries(root: Path, limits: UnpackLimits):
                 raise symlink_refusal(shown, os.readlink(full))
             if count > limits.max_files:
                 raise SubmissionError(
-                    f"{root.name}: more than {limits.max_files} files in cs231n_lib/ and "
-                    f"notebooks/; make the zip with `{SUBMIT_COMMAND}` in your course folder"
+                    FOLDER_TOO_MANY_FILES,
+                    name=root.name,
+                    count=limits.max_files,
+                    command=SUBMIT_COMMAND,
                 )
             if stat.S_ISDIR(st.st_mode) or not is_gradable(rel):
                 continue
             if _shown(rel) != rel:
                 continue  # not UTF-8: never a name of the release, so never graded
             if not stat.S_ISREG(st.st_mode):
-                raise SubmissionError(f"{shown} is not a regular file (a device, pipe or socket)")
+                raise SubmissionError(NOT_A_REGULAR_FILE, path=shown)
             check_file_size(shown, st.st_size, limits)
             entries.append((rel, _reader_nofollow(full, limits.max_file_bytes)))
     return entries
@@ -256,10 +272,10 @@ def _reader_nofollow(path: str, max_bytes: int):
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise SubmissionError(f"{path}: changed into a special file while reading")
+                raise SubmissionError(CHANGED_WHILE_READING, path=path)
             data = f.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise SubmissionError(f"{path}: grew beyond {max_bytes} bytes while reading")
+            raise SubmissionError(GREW_WHILE_READING, path=path, size=max_bytes)
         return data
 
     return read
@@ -274,19 +290,24 @@ def _zip_entries(path: Path, limits: UnpackLimits):
     declared = _declared_entry_count(path)
     if declared is not None and declared > limits.max_files:
         raise SubmissionError(
-            f"{path.name}: {declared} entries, more than the {limits.max_files} allowed; "
-            f"make the zip with `{SUBMIT_COMMAND}`, which packs only cs231n_lib/ and notebooks/"
+            ZIP_TOO_MANY_ENTRIES,
+            zip=path.name,
+            count=declared,
+            limit=limits.max_files,
+            command=SUBMIT_COMMAND,
         )
     try:
         archive = zipfile.ZipFile(path)
         infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise SubmissionError(
-            f"{path.name}: not a readable zip archive ({err}); create it again, e.g. "
-            f"`{SUBMIT_COMMAND}` in your course folder"
+            ZIP_UNREADABLE,
+            zip=path.name,
+            error=str(err),
+            command=SUBMIT_COMMAND,
         ) from err
     if len(infos) > limits.max_files:
-        raise SubmissionError(f"{path.name}: more than {limits.max_files} entries")
+        raise SubmissionError(TOO_MANY_ENTRIES, zip=path.name, count=limits.max_files)
     names = [check_entry_name(info.filename, path.name) for info in infos]
     prefix = _release_prefix(names)
     if prefix is None:
@@ -301,15 +322,20 @@ def _zip_entries(path: Path, limits: UnpackLimits):
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise SubmissionError(
-                f"{path.name}: the entry {info.filename!r} is a symbolic link; symlinks are "
-                f"refused. Zip the real files (zip without --symlinks) and submit again"
+                ZIP_SYMLINK,
+                zip=path.name,
+                entry=info.filename,
             )
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
-            raise SubmissionError(f"{path.name}: the entry {info.filename!r} is a special file")
+            raise SubmissionError(
+                ZIP_SPECIAL_FILE,
+                zip=path.name,
+                entry=info.filename,
+            )
         if info.is_dir() or not is_gradable(rel):
             continue
         if rel in seen:
-            raise SubmissionError(f"{path.name}: the entry {rel!r} appears twice")
+            raise SubmissionError(ZIP_ENTRY_TWICE, zip=path.name, entry=rel)
         seen.add(rel)
         check_file_size(f"{path.name}:{name}", info.file_size, limits)
         entries.append((rel, _zip_reader(archive, info, path.name, limits.max_file_bytes)))
@@ -337,11 +363,18 @@ def _zip_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, max
                 data = f.read(max_bytes + 1)  # never trust the declared size alone
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as err:
             raise SubmissionError(
-                f"{where}: cannot extract {info.filename!r} ({err}); the archive is damaged or "
-                f"encrypted. Create it again without a password"
+                ZIP_CANNOT_EXTRACT,
+                zip=where,
+                entry=info.filename,
+                error=str(err),
             ) from err
         if len(data) > max_bytes:
-            raise SubmissionError(f"{where}: {info.filename!r} unpacks beyond {max_bytes} bytes")
+            raise SubmissionError(
+                ZIP_UNPACKS_BEYOND,
+                zip=where,
+                entry=info.filename,
+                size=max_bytes,
+            )
         return data
 
     return read

@@ -206,6 +206,25 @@ def _zip_slip(bases: Bases, folder: Path) -> Path:
     return zip_tree(tree, folder / "zip-slip.zip", {"../../zip-slip-escaped.py": evil})
 
 
+def _answer_in_korean(nb: dict) -> None:
+    """The first inline-question answer written in Korean (the feedback's language)."""
+    for cell in nb["cells"]:
+        lines = source(cell).splitlines()
+        marks = [i for i, x in enumerate(lines) if x.lstrip().startswith(("<!-- >>>", "<!-- <<<"))]
+        if cell["cell_type"] == "markdown" and len(marks) == 2:
+            begin, end = marks
+            lines[begin + 1 : end] = ["밝기 차이가 L2 거리를 좌우하기 때문입니다."]
+            cell["source"] = "\n".join(lines)
+            return
+    raise KeyError("no answer region")
+
+
+def _korean_zip_slip(bases: Bases, folder: Path) -> Path:
+    tree = copy_tree(bases.perfect, folder / "korean-zip-slip")
+    edit_notebook(tree, _answer_in_korean)
+    return zip_tree(tree, folder / "korean-zip-slip.zip", {"../escaped.py": b"print(1)\n"})
+
+
 def _zip_bomb(bases: Bases, folder: Path) -> Path:
     tree = copy_tree(bases.perfect, folder / "zip-bomb")
     bomb = b"0" * (64 << 20)  # compresses to ~64 KB, unpacks beyond the per-file limit
@@ -444,6 +463,9 @@ CASES = [
          what="opens a TCP connection"),
     Case("zip_slip", _zip_slip, zero=ALL, refused="outside the submission folder",
          what="zip entry ../../zip-slip-escaped.py"),
+    Case("korean_zip_slip", _korean_zip_slip, zero=ALL, refused="제출물 폴더 바깥을 가리킵니다",
+         absent=("outside the submission folder",),
+         what="a zip-slip zip of a student who answered in Korean: refused in Korean"),
     Case("zip_bomb", _zip_bomb, zero=ALL, refused="bytes allowed per file",
          what="64 MiB notebook entry in a 64 KB zip"),
     Case("symlink", _symlink, zero=ALL, refused="symbolic link",
