@@ -367,6 +367,7 @@ def summary(report: Report, root: Path) -> str:
     for region in report.regions:
         by_where.setdefault(region.where, []).append(region)
     lines.append(_("Notebooks (checks OK as last saved; cells run; your regions and answers):"))
+    width = max((len(Path(nb.path).name) for nb in report.notebooks), default=0)
     for nb in report.notebooks:
         own = by_where.get(nb.path, [])
         code = [r for r in own if not r.markdown]
@@ -384,7 +385,7 @@ def summary(report: Report, root: Path) -> str:
             answers=sum(r.written for r in answers),
             questions=len(answers),
         )
-        lines.append(f"  {Path(nb.path).name:<26} {line}")
+        lines.append(f"  {Path(nb.path).name:<{width}} {line}")
     lines.append(_("Library functions you wrote (regions no longer holding the stub):"))
     for where, regions in sorted(by_where.items()):
         if where.endswith(".py"):

@@ -163,7 +163,7 @@ def test_unrun_overfitting_cells_say_not_implemented_and_name_the_solver():
     # cell that raised (a stubbed FullyConnectedNet) hands the check None.
     with pytest.raises(NotImplementedError, match="fc_overfit: not implemented yet: solver_5 is"):
         check("fc_overfit", three_layer=object(), five_layer=None)
-    with pytest.raises(NotImplementedError, match="solver_3 and solver_5 is None"):
+    with pytest.raises(NotImplementedError, match="solver_3 and solver_5 are None"):
         check("fc_overfit", three_layer=None, five_layer=None)
     with pytest.raises(CheckFailed, match="the check cell was changed"):
         check("fc_overfit", three_layer=None)

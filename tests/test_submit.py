@@ -83,6 +83,9 @@ def test_command_line_summary_and_student_id(workdir):
     out = done.stdout
     assert f"Submission: {workdir / 'jdoe.zip'}" in out
     assert "01_knn.ipynb" in out and "checks OK  0/5" in out
+    # One column per field: the longest notebook name (05_fully_connected_nets) included.
+    rows = [line for line in out.splitlines() if ".ipynb " in line and "checks OK" in line]
+    assert len(rows) >= 6 and len({line.index("checks OK") for line in rows}) == 1, rows
     assert "was never run" in out
     assert len(out.splitlines()) < 40  # one screen
 

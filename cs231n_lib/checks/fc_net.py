@@ -287,14 +287,22 @@ def _fc_overfit(t, three_layer=_NOT_PASSED, five_layer=_NOT_PASSED):
                 "three_layer=solver_3, five_layer=solver_5)"
             )
         )
-    unrun = [name for name, s in (("solver_3", three_layer), ("solver_5", five_layer)) if s is None]
-    if unrun:
+    if three_layer is None and five_layer is None:
         raise NotImplementedError(
             _(
-                "fc_overfit: not implemented yet: {names} is None, so its overfitting cell "
+                "fc_overfit: not implemented yet: solver_3 and solver_5 are None, so the two "
+                "overfitting cells above have not run to the end (they raised, or they were not "
+                "written); choose their weight_scale and learning_rate (see their TODOs), run "
+                "them, then run this check"
+            )
+        )
+    if three_layer is None or five_layer is None:
+        raise NotImplementedError(
+            _(
+                "fc_overfit: not implemented yet: {name} is None, so its overfitting cell "
                 "above has not run to the end (it raised, or it was not written); choose its "
                 "weight_scale and learning_rate (see its TODO), run it, then run this check"
-            ).format(names=" and ".join(unrun))
+            ).format(name="solver_3" if three_layer is None else "solver_5")
         )
     for name, solver in (("3-layer", three_layer), ("5-layer", five_layer)):
         acc = max(getattr(solver, "train_acc_history", None) or [0.0])
