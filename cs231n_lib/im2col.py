@@ -42,6 +42,8 @@ run on one core each, and channel ranges touch disjoint memory.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cs231n_lib import i18n, threads
@@ -276,6 +278,13 @@ def _pool_order_blocks(x_shape, HH, WW, pad):
                     yield p, q, a, b, s, t, du * Wh + dv, i0, i1, j0, j1
 
 
+@functools.lru_cache(maxsize=64)
+def _pool_order_plan(x_shape, HH, WW, pad):
+    """The blocks of :func:`_pool_order_blocks` as a tuple, kept per shape (a step asks for
+    the same few plans every time; building one is ~100 Python calls)."""
+    return tuple(_pool_order_blocks(x_shape, HH, WW, pad))
+
+
 def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
     """im2col for a "same" convolution, with the columns in pooling order (a, b, n, i, j).
 
@@ -309,7 +318,7 @@ def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
     if ones_row:
         cols[K] = 1
     blocks = cols[:K].reshape(C, HH, WW, 2, 2, P4)  # a view of cols
-    plan = list(_pool_order_blocks(x.shape, HH, WW, pad))
+    plan = _pool_order_plan(tuple(x.shape), HH, WW, pad)
 
     def copy_channels(c0, c1):
         for p, q, a, b, s, t, shift, i0, i1, j0, j1 in plan:
@@ -322,26 +331,32 @@ def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
     return cols
 
 
-def col2im_pool_order(dcols, x_shape, HH, WW, pad):
+def col2im_pool_order(dcols, x_shape, HH, WW, pad, out=None):
     """The adjoint of :func:`im2col_pool_order`: dx from dcols in pooling order.
 
     dcols (C*HH*WW, 4*N*H/2*W/2) is overwritten (its padding entries are zeroed); pass a
     scratch array. Every pixel of dx collects its sum in the same order as in :func:`col2im`
     (kernel offsets in row-major order), so the two give the same dx bit for bit.
 
+    out : ndarray, shape (C, N, H, W), optional
+        Where to write dx, channel-major (any strides on its first two axes, contiguous
+        (H, W) planes): e.g. the images n0..n1-1 of a larger channel-major dx.
+
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
-        A new array, laid out (C, N, H, W) in memory.
+        A new array, laid out (C, N, H, W) in memory (or the transposed view of ``out``).
     """
     N, C, H, W = x_shape
     Hh, Wh = H // 2, W // 2
     P4 = N * Hh * Wh
     blocks = dcols.reshape(C, HH, WW, 2, 2, P4)
     dxs = np.zeros((C, 2, 2, P4), dtype=dcols.dtype)  # dx by phase
-    dx = np.empty((C, N, H, W), dtype=dcols.dtype)
-    dv = dx.reshape(C, N, Hh, 2, Wh, 2)  # a view
-    plan = list(_pool_order_blocks(x_shape, HH, WW, pad))
+    dx = np.empty((C, N, H, W), dtype=dcols.dtype) if out is None else out
+    dv = dx.reshape(C, N, Hh, 2, Wh, 2)  # a view: splitting contiguous H and W never copies
+    if not np.may_share_memory(dv, dx):
+        raise ValueError("col2im_pool_order: out must have contiguous (H, W) planes")
+    plan = _pool_order_plan(tuple(x_shape), HH, WW, pad)
 
     def add_channels(c0, c1):
         for p, q, a, b, s, t, shift, i0, i1, j0, j1 in plan:
