@@ -33,9 +33,11 @@ activation. Values, shapes and dtypes are exactly those of the naive layers; onl
 
 **Threads.** The layers' memory-bound passes split their channels between the threads of
 :mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
-threads share, each block one BLAS product on one BLAS thread (``_matmul``). The blocks do
-not depend on the number of threads, so every result is bit for bit the same with any
-number of them.
+threads share, each block one BLAS product on one BLAS thread (``_matmul``). The fused
+conv-relu-pool layer on a large batch goes further: it cuts the batch into fixed blocks of
+images and each thread runs every pass of its block, forward and backward (one parallel
+region per layer instead of one per pass; ``_batch_blocks``). The blocks do not depend on
+the number of threads, so every result is bit for bit the same with any number of them.
 
 **Scratch memory.** Arrays that live only inside one call (the column gradient ``dcols`` of
 the backward pass, the conv output that the fused layer pools right away) are written into
