@@ -457,8 +457,9 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
     return out, masks
 
 
-def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad"):
-    """The gradient of :func:`_pool_phases_forward`, (F, 4, P), in a scratch buffer called name.
+def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad", out=None):
+    """The gradient of :func:`_pool_phases_forward`, (F, 4, P), in a scratch buffer called name
+    (or in ``out``, any strides).
 
     dout_rows (F, P), any strides, goes to each window's first maximum (``dout * mask``
     per window pixel, see :func:`_pool2x2_backward`); with ``relu_out`` (F, P) it first passes
@@ -466,7 +467,7 @@ def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad"):
     """
     F, _, P = masks.shape
     dtype = dout_rows.dtype if relu_out is None else np.result_type(dout_rows, relu_out)
-    da = _scratch(name, (F, 4, P), dtype)
+    da = _scratch(name, (F, 4, P), dtype) if out is None else out
 
     def scatter_channels(c0, c1):
         d = dout_rows[c0:c1]

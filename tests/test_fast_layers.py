@@ -565,3 +565,18 @@ def test_fused_layer_in_blocks_of_images_is_the_same_bits_with_any_threads(x_sha
     np.testing.assert_array_equal(results[0][1], dx_ref)
     for g, g_ref in ((results[0][2], dw_ref), (results[0][3], db_ref)):
         np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-5 * np.max(np.abs(g_ref)))
+
+
+def test_conv_bn_relu_pool_in_blocks_of_images_equals_the_plain_composition(monkeypatch):
+    # threads.MIN_SIZE = 1 makes the small case "large": the layer then works on fixed blocks
+    # of images (two threads), with batchnorm's statistics still over the whole batch.
+    from cs231n_lib import layer_utils
+
+    monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    monkeypatch.setattr(threads, "THREADS", 2)
+    taken = []
+    blocked = layer_utils._conv_bn_relu_pool_blocks_forward
+    monkeypatch.setattr(layer_utils, "_conv_bn_relu_pool_blocks_forward",
+                        lambda *args: taken.append(1) or blocked(*args))  # fmt: skip
+    test_conv_bn_relu_pool_equals_the_plain_composition(monkeypatch, True)
+    assert taken  # the blocked path was the one tested
