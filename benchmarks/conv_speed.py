@@ -30,8 +30,13 @@ import time
 if __name__ == "__main__" and "--threads" in sys.argv:
     # BLAS reads its thread count when numpy is imported, so set it before that import.
     _threads = sys.argv[sys.argv.index("--threads") + 1]
-    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _threads
+    os.environ["OMP_NUM_THREADS"] = _threads  # torch's threads (the child sets them too)
     os.environ["CS231N_NUM_THREADS"] = _threads  # the fast layers' own threads (threads.py)
+    # The fast layers run their products on their own threads, one BLAS thread each; BLAS's
+    # own threads then only serve the affine layers (student code), and on 2 cores they spin
+    # against the layers' threads: one unless --blas-threads says otherwise.
+    _blas = sys.argv[sys.argv.index("--blas-threads") + 1] if "--blas-threads" in sys.argv else "1"
+    os.environ["OPENBLAS_NUM_THREADS"] = _blas
 
 import numpy as np  # noqa: E402
 
@@ -40,6 +45,12 @@ from cs231n_lib.layers import conv_backward_naive, conv_forward_naive  # noqa: E
 
 CS231N = ((100, 3, 31, 31), (25, 3, 3, 3), 2, 1)
 CONVNET = ((128, 32, 16, 16), (64, 32, 3, 3), 1, 1)
+
+
+def layer_threads() -> int:
+    from cs231n_lib import threads
+
+    return threads.THREADS
 
 
 def keep_freed_memory() -> bool:
@@ -66,12 +77,29 @@ def best(fn, rounds):
 MATMUL = 2048
 
 
-def matmul_runner(dtype):
-    """A closure computing one MATMUL x MATMUL matrix product (BLAS, all threads)."""
+def matmul_runner(dtype, threads=None):
+    """A closure computing one MATMUL x MATMUL matrix product on BLAS's threads.
+
+    With ``threads``, BLAS runs on that many threads for the product (and is restored after):
+    the peak of as many cores as the layers use, even where BLAS is left on one thread.
+    """
+    from cs231n_lib.threads import blas_threads, set_blas_threads
+
     rng = np.random.default_rng(0)
     a = rng.standard_normal((MATMUL, MATMUL)).astype(dtype)
     b = rng.standard_normal((MATMUL, MATMUL)).astype(dtype)
-    return lambda: a @ b
+    if threads is None:
+        return lambda: a @ b
+
+    def product():
+        before = blas_threads()
+        set_blas_threads(threads)
+        try:
+            return a @ b
+        finally:
+            set_blas_threads(before)
+
+    return product
 
 
 def flops(x_shape, w_shape, stride, pad):
@@ -261,7 +289,7 @@ def step_table(names, rounds, threads, use_torch):
     for name in names:
         kind, batch, dtype = NETS[name]
         ours = make_numpy_step(kind, batch, dtype)
-        peak = matmul_runner(np.dtype(dtype))
+        peak = matmul_runner(np.dtype(dtype), layer_threads())
         worker = TorchProcess(name, threads) if use_torch else None
         ours(), peak()
         t_ours = t_torch = t_peak = np.inf
@@ -323,6 +351,22 @@ class Breakdown:
             ("_pool_phases_backward", "pool"),
         ):
             self._wrap(fast_layers, fn_name, self._part(part))
+        from cs231n_lib import threads
+
+        self._wrap(threads, "split", self._count_regions)
+
+    def _count_regions(self, fn, fn_name):
+        """threads.split, counting the parallel regions (splits handed to other threads)."""
+        from cs231n_lib import threads
+
+        def counted(fn_part, n, size, min_size=None):
+            limit = threads.MIN_SIZE if min_size is None else min_size
+            dispatched = min(threads.THREADS, n) > 1 and size >= limit and not threads.nested()
+            if dispatched and self.current is not None:
+                self.current["regions"] += 1
+            return fn(fn_part, n, size, min_size)
+
+        return counted
 
     def _wrap(self, module, fn_name, make):
         fn = getattr(module, fn_name)
@@ -342,6 +386,7 @@ class Breakdown:
                 key = (index, phase)
                 if key not in self.times:
                     self.times[key] = dict.fromkeys(("total", *self.PARTS, "replayed"), 0.0)
+                    self.times[key]["regions"] = 0
                     self.times[key]["name"] = kind
                 self.current = self.times[key]
                 start = CLOCK()
@@ -408,7 +453,7 @@ def breakdown_table(name, repeats):
     kind, batch, dtype = NETS[name]
     flops_rows = layer_flops(kind, batch)
     step = make_numpy_step(kind, batch, dtype)
-    peak = matmul_runner(np.dtype(dtype))
+    peak = matmul_runner(np.dtype(dtype), layer_threads())
     peak(), step()
     profiler = Breakdown()
     try:
@@ -425,13 +470,17 @@ def breakdown_table(name, repeats):
     peak_gflops = 2 * MATMUL**3 / t_peak / 1e9
     print(f"\nbreakdown, {name} (best of {repeats} profiled steps; the timers add ~1%; "
           f"peak {peak_gflops:.0f} GFLOP/s measured right after):")  # fmt: skip
+    if layer_threads() > 1:
+        print("  (with several layer threads, the parts of a layer are timed in every thread "
+              "and added up, so they can sum to more than its ms; 'par' counts the parallel "
+              "regions, splits handed to the other threads)")  # fmt: skip
     header = (f"{'layer':8s} {'phase':9s} {'ms':>7s} {'matmul':>7s} {'im2col':>7s} "
               f"{'col2im':>7s} {'pool':>6s} {'other':>6s} {'matmul%':>7s} {'GFLOP/s':>8s} "
-              f"{'of peak':>7s} {'matmul of peak':>14s}")  # fmt: skip
+              f"{'of peak':>7s} {'matmul of peak':>14s} {'par':>4s}")  # fmt: skip
     print(header)
     print("-" * len(header))
     sums = dict.fromkeys(("total", "matmul", "im2col", "col2im", "pool", "other"), 0.0)
-    all_flops = 0
+    all_flops = regions = 0
     for index, phase in sorted(times, key=lambda k: (k[1] == "backward", k[0])):
         t = times[(index, phase)]
         fl = flops_rows[index - 1][0 if phase == "forward" else 1]
@@ -442,7 +491,9 @@ def breakdown_table(name, repeats):
               f"{t['im2col'] * 1e3:7.2f} {t['col2im'] * 1e3:7.2f} {t['pool'] * 1e3:6.2f} "
               f"{other * 1e3:6.2f} {mm / t['total']:7.0%} {fl / t['total'] / 1e9:8.1f} "
               f"{fl / t['total'] / 1e9 / peak_gflops:7.2f} "
-              f"{fl / mm / 1e9 / peak_gflops if mm else float('nan'):14.2f}")  # fmt: skip
+              f"{fl / mm / 1e9 / peak_gflops if mm else float('nan'):14.2f} "
+              f"{t['regions']:4d}")  # fmt: skip
+        regions += t["regions"]
         for part, value in (
             ("total", t["total"]),
             ("matmul", mm),
@@ -459,7 +510,7 @@ def breakdown_table(name, repeats):
           f"{sums['other'] * 1e3:6.2f} {sums['matmul'] / sums['total']:7.0%} "
           f"{all_flops / sums['total'] / 1e9:8.1f} "
           f"{all_flops / sums['total'] / 1e9 / peak_gflops:7.2f} "
-          f"{all_flops / sums['matmul'] / 1e9 / peak_gflops:14.2f}")  # fmt: skip
+          f"{all_flops / sums['matmul'] / 1e9 / peak_gflops:14.2f} {regions:4d}")  # fmt: skip
     print(f"best profiled step {t_step * 1e3:.1f} ms; outside the layers (softmax, L2, "
           f"gradient sums): {rest * 1e3:.1f} ms.  * fc: matmul time replayed on the same "
           f"shapes (student layers are not instrumented)")  # fmt: skip
@@ -471,8 +522,13 @@ def main(argv=None) -> int:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive layers")
     parser.add_argument("--no-malloc-tuning", action="store_true")
     parser.add_argument(
-        "--threads", type=int, default=None, help="threads for BLAS and torch (default: all)"
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for torch and for the fast layers (default: all); BLAS gets one",
     )
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="BLAS threads with --threads (default 1)")  # fmt: skip
     parser.add_argument(
         "--step-only",
         action="store_true",
@@ -505,8 +561,9 @@ def main(argv=None) -> int:
         # First, before this process imports torch: torch runs in a child process here.
         use_torch = torch_available() and not args.no_torch
         print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; numpy "
-              f"{np.__version__}, BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'all')}; "
-              f"torch: {'in a child process' if use_torch else 'not installed'}; malloc tuning: "
+              f"{np.__version__}, BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'all')}, "
+              f"layer threads: {layer_threads()}; torch: "
+              f"{'in a child process' if use_torch else 'not installed'}; malloc tuning: "
               f"{tuned}")  # fmt: skip
         step_table(names, 4 if args.quick else 10, args.threads, use_torch)
         for name in names:

@@ -33,9 +33,11 @@ activation. Values, shapes and dtypes are exactly those of the naive layers; onl
 
 **Threads.** The layers' memory-bound passes split their channels between the threads of
 :mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
-threads share, each block one BLAS product on one BLAS thread (``_matmul``). The blocks do
-not depend on the number of threads, so every result is bit for bit the same with any
-number of them.
+threads share, each block one BLAS product on one BLAS thread (``_matmul``). The fused
+conv-relu-pool layer on a large batch goes further: it cuts the batch into fixed blocks of
+images and each thread runs every pass of its block, forward and backward (one parallel
+region per layer instead of one per pass; ``_batch_blocks``). The blocks do not depend on
+the number of threads, so every result is bit for bit the same with any number of them.
 
 **Scratch memory.** Arrays that live only inside one call (the column gradient ``dcols`` of
 the backward pass, the conv output that the fused layer pools right away) are written into
@@ -80,6 +82,11 @@ def _matmul(a, b, out=None):
     threads, so the result is bit for bit the same with 1, 2 or 4 threads; and unlike BLAS's
     own threads, which spin waiting for each other, a thread that loses its core to another
     process only delays its own block.
+
+    BLAS always runs on one thread here, whatever :func:`cs231n_lib.threads.set_blas_threads`
+    says for the rest of the program: OpenBLAS's threaded driver cuts a long inner sum at
+    other places than its one-thread driver, so the bits would depend on BLAS's thread count
+    (they did for conv3 of the benchmark net, inner dimension 577).
     """
     M, K = a.shape
     N = b.shape[1]
@@ -87,7 +94,8 @@ def _matmul(a, b, out=None):
         out = np.empty((M, N), dtype=np.result_type(a, b))
     longest = max(M, N, K)
     if M * N * K < 64 * threads.MIN_SIZE or longest < 2 * MATMUL_BLOCKS:
-        return np.matmul(a, b, out=out)
+        with threads.one_blas_thread():
+            return np.matmul(a, b, out=out)
     edges = [longest * k // MATMUL_BLOCKS for k in range(MATMUL_BLOCKS + 1)]
     if K == longest:  # blocks of the inner sum, each its own partial product
         partial = np.empty((MATMUL_BLOCKS - 1, M, N), dtype=out.dtype)
@@ -105,14 +113,49 @@ def _matmul(a, b, out=None):
             else:
                 np.matmul(a[lo:hi], b, out=out[lo:hi])
 
-    if threads.blas_threads() > 1:  # BLAS threads set on purpose: they split each block
-        blocks(0, MATMUL_BLOCKS)  # (switching BLAS to one thread and back costs more)
-    else:
+    with threads.one_blas_thread():  # BLAS's own threads would change the bits (see above)
         threads.split(blocks, MATMUL_BLOCKS, M * N * K, min_size=0)
     if targets is not None:
         for p in partial:  # in a fixed order
             out += p
     return out
+
+
+BATCH_BLOCKS = 2
+"""A fused conv-relu-pool layer on a large batch works on this many fixed blocks of images."""
+
+
+def _batch_blocks(N, work):
+    """The fixed image ranges [(n0, n1), ...] of a fused layer's blocks, or None for one.
+
+    work is the multiply-adds of the layer's forward product; below the size at which
+    :func:`_matmul` cuts a product into blocks, or with fewer images than blocks, the layer
+    runs on the whole batch. The ranges depend only on N, never on the number of threads.
+    """
+    if N < BATCH_BLOCKS or work < 64 * threads.MIN_SIZE:
+        return None
+    return [(N * k // BATCH_BLOCKS, N * (k + 1) // BATCH_BLOCKS) for k in range(BATCH_BLOCKS)]
+
+
+def _each_block(fn, count):
+    """fn(k) for k in range(count): the blocks shared by the layers' threads.
+
+    One parallel region for a whole layer: each thread runs every pass of its blocks (im2col,
+    product, pool), so a block's data stays in that core's cache and the threads meet once.
+    BLAS is put on one thread for the whole region, from this thread (the products inside
+    run on one BLAS thread anyway, see :func:`_matmul`; switching it from the workers, which
+    share BLAS's setting, would race).
+    """
+
+    def run(k0, k1):
+        for k in range(k0, k1):
+            fn(k)
+
+    if threads.THREADS > 1:
+        with threads.one_blas_thread():
+            threads.split(run, count, count, min_size=0)
+    else:
+        run(0, count)
 
 
 def _scratch(name, shape, dtype):
@@ -364,7 +407,7 @@ def _pool2x2_backward(dout_cm, masks, dx_cm, relu_out=None):
     return dx_cm
 
 
-def _pool_phases_forward(prod, relu=False):
+def _pool_phases_forward(prod, relu=False, out=None, masks=None):
     """2×2 max pooling of a conv output whose columns are in pooling order, with masks.
 
     Parameters
@@ -376,6 +419,9 @@ def _pool_phases_forward(prod, relu=False):
     relu : bool
         Apply a ReLU to the pooled values (in place, same values as pooling after a ReLU).
 
+    out, masks : ndarray, optional
+        Where to write the results (any strides), e.g. the columns of a block of images.
+
     Returns
     -------
     out : ndarray, shape (F, P)
@@ -384,8 +430,10 @@ def _pool_phases_forward(prod, relu=False):
         maximum in row-major order, as in :func:`_pool2x2_forward`.
     """
     F, _, P = prod.shape
-    out = np.empty((F, P), dtype=prod.dtype)
-    masks = np.empty((F, 4, P), dtype=bool)
+    if out is None:
+        out = np.empty((F, P), dtype=prod.dtype)
+    if masks is None:
+        masks = np.empty((F, 4, P), dtype=bool)
 
     def pool_channels(c0, c1):
         v00, v01, v10, v11 = (prod[c0:c1, k] for k in range(4))  # (c1 - c0, P), contiguous rows
@@ -409,8 +457,9 @@ def _pool_phases_forward(prod, relu=False):
     return out, masks
 
 
-def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad"):
-    """The gradient of :func:`_pool_phases_forward`, (F, 4, P), in a scratch buffer called name.
+def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad", out=None):
+    """The gradient of :func:`_pool_phases_forward`, (F, 4, P), in a scratch buffer called name
+    (or in ``out``, any strides).
 
     dout_rows (F, P), any strides, goes to each window's first maximum (``dout * mask``
     per window pixel, see :func:`_pool2x2_backward`); with ``relu_out`` (F, P) it first passes
@@ -418,7 +467,7 @@ def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad"):
     """
     F, _, P = masks.shape
     dtype = dout_rows.dtype if relu_out is None else np.result_type(dout_rows, relu_out)
-    da = _scratch(name, (F, 4, P), dtype)
+    da = _scratch(name, (F, 4, P), dtype) if out is None else out
 
     def scatter_channels(c0, c1):
         d = dout_rows[c0:c1]
@@ -574,6 +623,9 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     pool_shape = (N, F, H_out, W_out)
     if _use_pool_order(x.shape, w.shape, conv_param):
         # The usual case: columns in pooling order, the pool on contiguous blocks.
+        blocks = _batch_blocks(N, F * (w[0].size + 1) * N * H_out * W_out)
+        if blocks is not None:  # a large batch: one block of images per thread
+            return _conv_relu_pool_blocks_forward(x, w, b, conv_param, pool_param, blocks)
         prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
         _, cols, _ = _conv_product(x, w, b, conv_param, out=prod, pool_order=True)
         pooled, masks = _pool_phases_forward(prod.reshape(F, 4, -1), relu=True)  # (F, P/4)
@@ -589,6 +641,80 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     conv_cache = (x, w, b, conv_param, cols)
     pool_cache = (pool_shape, dtype, pool_param, masks)
     return out, (conv_cache, pool_cache, out)
+
+
+def _conv_relu_pool_blocks_forward(x, w, b, conv_param, pool_param, blocks):
+    """conv_relu_pool_forward_fast in pooling order, one block of images per thread.
+
+    Each block's im2col, matrix product and pool run in one thread, one after the other, so
+    the threads meet once per layer instead of once per pass. Every output value is still one
+    dot product of a filter with a window, whatever block its column is in, so the output is
+    the same bits as the whole batch's (and as the composed layers'). The cache holds each
+    block's columns: ``((n0, n1), cols)`` pairs in place of the one cols array.
+    """
+    N, _, H, W = x.shape  # a "same" convolution: the output is H x W too
+    F = w.shape[0]
+    Hp, Wp = H // 2, W // 2
+    dtype = np.result_type(x, w, b)
+    w_aug = _augmented_filters(w, b, dtype)
+    out_rows = np.empty((F, N * Hp * Wp), dtype=dtype)  # pooled, (F, (n, i, j))
+    masks = np.empty((F, 4, N * Hp * Wp), dtype=bool)
+    cols = [None] * len(blocks)
+
+    def block(k):
+        n0, n1 = blocks[k]
+        lo, hi = n0 * Hp * Wp, n1 * Hp * Wp  # this block's pooled columns
+        cols[k] = _conv_columns(x[n0:n1], w, b, conv_param, pool_order=True)
+        prod = _scratch("conv_out", (F, 4 * (hi - lo)), dtype)  # this thread's buffer
+        _matmul(w_aug, cols[k], out=prod)
+        _pool_phases_forward(prod.reshape(F, 4, hi - lo), relu=True, out=out_rows[:, lo:hi],
+                             masks=masks[:, :, lo:hi])  # fmt: skip
+
+    _each_block(block, len(blocks))
+    out = out_rows.reshape(F, N, Hp, Wp).swapaxes(0, 1)  # (N, F, H/2, W/2)
+    conv_cache = (x, w, b, conv_param, tuple(zip(blocks, cols, strict=True)), "pool order")
+    return out, (conv_cache, ((N, F, H, W), dtype, pool_param, masks), out)
+
+
+def _conv_relu_pool_blocks_backward(dout_cm, out_cm, masks, conv_cache, compute_dx):
+    """The backward pass of :func:`_conv_relu_pool_blocks_forward`, one block per thread.
+
+    Each block's pool and ReLU backward, its dw partial product, dcols and col2im run in one
+    thread; dx of a block's images depends on those images only, so dx is the same bits as
+    the whole batch's. dw and db are the blocks' partial sums added in block order.
+    """
+    x, w, b, conv_param, parts, _ = conv_cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    K = C * HH * WW
+    Hp, Wp = H // 2, W // 2
+    da_dtype = np.result_type(dout_cm, out_cm)
+    dtype = np.result_type(parts[0][1], da_dtype)
+    dwb = np.empty((len(parts), K + 1, F), dtype=dtype)  # each block's [dw, db]ᵀ
+    dx_cm = np.empty((C, N, H, W), dtype=dtype) if compute_dx else None
+    out_rows = out_cm.reshape(F, N * Hp * Wp)
+    w_rows = w.reshape(F, K).astype(dtype, copy=False)
+
+    def block(k):
+        (n0, n1), cols = parts[k]
+        lo, hi = n0 * Hp * Wp, n1 * Hp * Wp
+        d = dout_cm[:, n0:n1].reshape(F, hi - lo)  # a copy here if dout is not channel-major
+        da = _pool_phases_backward(d, masks[:, :, lo:hi], relu_out=out_rows[:, lo:hi])
+        da = da.reshape(F, 4 * (hi - lo))  # (F, (a, b, n, i, j)) of this block
+        _matmul(cols, da.T, out=dwb[k])
+        if dx_cm is not None:
+            dcols = _scratch("dcols", (K, da.shape[1]), dtype)
+            _matmul(w_rows.T, da, out=dcols)
+            col2im_pool_order(dcols, (n1 - n0, C, H, W), HH, WW, conv_param["pad"],
+                              out=dx_cm[:, n0:n1])  # fmt: skip
+
+    _each_block(block, len(parts))
+    dwb_t = dwb[0]
+    for partial in dwb[1:]:  # in block order
+        dwb_t += partial
+    dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)  # (F, C, HH, WW)
+    db = dwb_t[K].astype(np.result_type(b, dout_cm), copy=False)  # (F,)
+    return (None if dx_cm is None else dx_cm.transpose(1, 0, 2, 3)), dw, db
 
 
 def _conv_backward_pool_order(da_rows, conv_cache, compute_dx):
@@ -619,6 +745,8 @@ def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
     conv_cache, pool_cache, out = cache
     (N, F, H_out, W_out), dtype, _, masks = pool_cache
     out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out/2, W_out/2)
+    if len(conv_cache) == 6 and isinstance(conv_cache[4], tuple):  # blocks of images
+        return _conv_relu_pool_blocks_backward(dout_cm, out_cm, masks, conv_cache, compute_dx)
     if len(conv_cache) == 6:  # columns in pooling order
         P4 = N * (H_out // 2) * (W_out // 2)
         dout_rows = dout_cm.reshape(F, P4)  # a copy only if dout is not channel-major

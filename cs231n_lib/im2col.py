@@ -42,6 +42,8 @@ run on one core each, and channel ranges touch disjoint memory.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from cs231n_lib import i18n, threads
@@ -276,6 +278,34 @@ def _pool_order_blocks(x_shape, HH, WW, pad):
                     yield p, q, a, b, s, t, du * Wh + dv, i0, i1, j0, j1
 
 
+@functools.lru_cache(maxsize=64)
+def _pool_order_plan(x_shape, HH, WW, pad):
+    """The copies of im2col_pool_order and col2im_pool_order, worked out once per shape.
+
+    For block m (the m-th of :func:`_pool_order_blocks`, row m of cols' (C, HH*WW*4, P4)
+    view): ``(m, phase, dst, src, rows, columns)`` with ``cols[c, m, dst] = xs[c, phase,
+    src]`` the shifted copy, then the padding entries to zero, as slices of the views
+    (C, HH*WW*4, N, H/2*W/2) (``rows``: image rows outside the input) and
+    (C, HH*WW*4, N*H/2, W/2) (``columns``). Both functions run on several threads at once and
+    numpy holds the GIL between its loops, so every Python step saved here is saved twice.
+    """
+    N, C, H, W = x_shape
+    Hh, Wh = H // 2, W // 2
+    P4 = N * Hh * Wh
+    plan = []
+    for m, (_, _, _, _, s, t, shift, i0, i1, j0, j1) in enumerate(
+        _pool_order_blocks(x_shape, HH, WW, pad)
+    ):
+        lo, hi = max(0, -shift), min(P4, P4 - shift)
+        rows = [slice(0, i0 * Wh)] if i0 > 0 else []
+        rows += [slice(i1 * Wh, None)] if i1 < Hh else []
+        columns = [slice(0, j0)] if j0 > 0 else []
+        columns += [slice(j1, None)] if j1 < Wh else []
+        plan.append((m, 2 * s + t, slice(lo, hi), slice(lo + shift, hi + shift), tuple(rows),
+                     tuple(columns)))  # fmt: skip
+    return tuple(plan)
+
+
 def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
     """im2col for a "same" convolution, with the columns in pooling order (a, b, n, i, j).
 
@@ -304,55 +334,71 @@ def im2col_pool_order(x, HH, WW, pad, *, ones_row=False):
     Hh, Wh = H // 2, W // 2
     P4 = N * Hh * Wh
     K = C * HH * WW
-    xs = _phase_split(x)  # (C, 2, 2, P4)
+    xs = _phase_split(x).reshape(C, 4, P4)  # the phases of x
     cols = np.empty((K + bool(ones_row), 4 * P4), dtype=x.dtype)
     if ones_row:
         cols[K] = 1
-    blocks = cols[:K].reshape(C, HH, WW, 2, 2, P4)  # a view of cols
-    plan = list(_pool_order_blocks(x.shape, HH, WW, pad))
+    M = HH * WW * 4  # blocks per channel: kernel offsets x output phases
+    blocks = cols[:K].reshape(C, M, P4)  # views of cols
+    image_rows = cols[:K].reshape(C, M, N, Hh * Wh)
+    lines = cols[:K].reshape(C, M, N * Hh, Wh)
+    plan = _pool_order_plan(tuple(x.shape), HH, WW, pad)
 
     def copy_channels(c0, c1):
-        for p, q, a, b, s, t, shift, i0, i1, j0, j1 in plan:
-            block = blocks[c0:c1, p, q, a, b]  # (c1 - c0, P4)
-            lo, hi = max(0, -shift), min(P4, P4 - shift)
-            block[:, lo:hi] = xs[c0:c1, s, t, lo + shift : hi + shift]
-            _zero_padding_columns(block.reshape(c1 - c0, N, Hh, Wh), i0, i1, j0, j1)
+        ch = slice(c0, c1)
+        for m, phase, dst, src, rows, columns in plan:
+            blocks[ch, m, dst] = xs[ch, phase, src]  # one shifted copy of a phase plane
+            for span in rows:  # then the columns whose window pixel is padding
+                image_rows[ch, m, :, span] = 0
+            for span in columns:
+                lines[ch, m, :, span] = 0
 
     threads.split(copy_channels, C, cols.size)
     return cols
 
 
-def col2im_pool_order(dcols, x_shape, HH, WW, pad):
+def col2im_pool_order(dcols, x_shape, HH, WW, pad, out=None):
     """The adjoint of :func:`im2col_pool_order`: dx from dcols in pooling order.
 
     dcols (C*HH*WW, 4*N*H/2*W/2) is overwritten (its padding entries are zeroed); pass a
     scratch array. Every pixel of dx collects its sum in the same order as in :func:`col2im`
     (kernel offsets in row-major order), so the two give the same dx bit for bit.
 
+    out : ndarray, shape (C, N, H, W), optional
+        Where to write dx, channel-major (any strides on its first two axes, contiguous
+        (H, W) planes): e.g. the images n0..n1-1 of a larger channel-major dx.
+
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
-        A new array, laid out (C, N, H, W) in memory.
+        A new array, laid out (C, N, H, W) in memory (or the transposed view of ``out``).
     """
     N, C, H, W = x_shape
     Hh, Wh = H // 2, W // 2
     P4 = N * Hh * Wh
-    blocks = dcols.reshape(C, HH, WW, 2, 2, P4)
-    dxs = np.zeros((C, 2, 2, P4), dtype=dcols.dtype)  # dx by phase
-    dx = np.empty((C, N, H, W), dtype=dcols.dtype)
-    dv = dx.reshape(C, N, Hh, 2, Wh, 2)  # a view
-    plan = list(_pool_order_blocks(x_shape, HH, WW, pad))
+    M = HH * WW * 4
+    blocks = dcols.reshape(C, M, P4)  # views of dcols, as in im2col_pool_order
+    image_rows = dcols.reshape(C, M, N, Hh * Wh)
+    lines = dcols.reshape(C, M, N * Hh, Wh)
+    dxs = np.zeros((C, 4, P4), dtype=dcols.dtype)  # dx by phase
+    dx = np.empty((C, N, H, W), dtype=dcols.dtype) if out is None else out
+    dv = dx.reshape(C, N, Hh, 2, Wh, 2)  # a view: splitting contiguous H and W never copies
+    if not np.may_share_memory(dv, dx):
+        raise ValueError("col2im_pool_order: out must have contiguous (H, W) planes")
+    plan = _pool_order_plan(tuple(x_shape), HH, WW, pad)
 
     def add_channels(c0, c1):
-        for p, q, a, b, s, t, shift, i0, i1, j0, j1 in plan:
-            block = blocks[c0:c1, p, q, a, b]  # (c1 - c0, P4)
-            _zero_padding_columns(block.reshape(c1 - c0, N, Hh, Wh), i0, i1, j0, j1)
-            lo, hi = max(0, -shift), min(P4, P4 - shift)
-            target = dxs[c0:c1, s, t, lo + shift : hi + shift]
-            target += block[:, lo:hi]
+        ch = slice(c0, c1)
+        for m, phase, dst, src, rows, columns in plan:
+            for span in rows:  # the padding entries first: they are not added
+                image_rows[ch, m, :, span] = 0
+            for span in columns:
+                lines[ch, m, :, span] = 0
+            target = dxs[ch, phase, src]
+            target += blocks[ch, m, dst]
         for s in range(2):  # merge the phases back into (C, N, H, W)
             for t in range(2):
-                dv[c0:c1, :, :, s, :, t] = dxs[c0:c1, s, t].reshape(c1 - c0, N, Hh, Wh)
+                dv[ch, :, :, s, :, t] = dxs[ch, 2 * s + t].reshape(c1 - c0, N, Hh, Wh)
 
     threads.split(add_channels, C, blocks.size)
     return dx.transpose(1, 0, 2, 3)

@@ -198,18 +198,25 @@ def conv_relu_pool_backward(dout, cache, *, compute_dx=True):
 # ---- With spatial batch normalisation (support code for the conv-net challenge) ----
 
 from cs231n_lib.fast_layers import (  # noqa: E402
+    _augmented_filters,
+    _batch_blocks,
     _batchnorm_rows_backward,
     _batchnorm_rows_forward,
     _conv_backward_pool_order,
+    _conv_columns,
     _conv_product,
+    _each_block,
+    _matmul,
     _pool2x2_backward,
     _pool2x2_forward,
     _pool_phases_backward,
     _pool_phases_forward,
+    _scratch,
     _use_pool_order,
     spatial_batchnorm_backward_fast,
     spatial_batchnorm_forward_fast,
 )
+from cs231n_lib.im2col import col2im_pool_order  # noqa: E402
 
 
 def _relu_inplace(a_cm):
@@ -284,6 +291,10 @@ def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_p
         # Columns in pooling order (see cs231n_lib.im2col): batchnorm does not care about the
         # order inside a channel, and the pool then runs on contiguous blocks.
         N, F, H, W = x.shape[0], w.shape[0], x.shape[2], x.shape[3]
+        blocks = _batch_blocks(N, F * (w[0].size + 1) * N * H * W)
+        if blocks is not None:  # a large batch: blocks of images, as the plain fused layer
+            return _conv_bn_relu_pool_blocks_forward(x, w, b, gamma, beta, conv_param,
+                                                     bn_param, pool_param, blocks)  # fmt: skip
         prod, cols, _ = _conv_product(x, w, b, conv_param, pool_order=True)  # (F, 4*N*H*W/4)
         y, bn_cache = _batchnorm_rows_forward(prod, gamma, beta, bn_param)  # (F, 4*N*H*W/4)
         del prod  # the conv output is not needed any more: free it before pooling
@@ -301,9 +312,98 @@ def conv_bn_relu_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_p
     return pooled_cm.swapaxes(0, 1), (conv_cache, bn_cache, masks, pooled_cm.swapaxes(0, 1))
 
 
+def _conv_bn_relu_pool_blocks_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_param,
+                                      blocks):  # fmt: skip
+    """conv_bn_relu_pool_forward in pooling order on fixed blocks of images.
+
+    Three parallel regions: each thread makes its block's columns and conv output; batchnorm
+    then takes its statistics over the whole batch, split by channel (the conv output holds
+    every block's columns side by side, and the order inside a channel does not matter to
+    batchnorm); then each thread pools its block. The blocks depend on N only, so the results
+    are the same bits with any number of threads.
+    """
+    N, _, H, W = x.shape
+    F = w.shape[0]
+    Q = (H // 2) * (W // 2)  # pooled pixels per image and channel
+    dtype = np.result_type(x, w, b)
+    w_aug = _augmented_filters(w, b, dtype)
+    prod = np.empty((F, 4 * N * Q), dtype=dtype)  # block k: columns 4*n0*Q .. 4*n1*Q
+    cols = [None] * len(blocks)
+
+    def product(k):
+        n0, n1 = blocks[k]
+        cols[k] = _conv_columns(x[n0:n1], w, b, conv_param, pool_order=True)
+        _matmul(w_aug, cols[k], out=prod[:, 4 * n0 * Q : 4 * n1 * Q])
+
+    _each_block(product, len(blocks))
+    y, bn_cache = _batchnorm_rows_forward(prod, gamma, beta, bn_param)  # (F, 4*N*Q)
+    prod = None  # the conv output is not needed any more: free it before pooling
+    out_rows = np.empty((F, N * Q), dtype=y.dtype)
+    masks = np.empty((F, 4, N * Q), dtype=bool)
+
+    def pool(k):
+        n0, n1 = blocks[k]
+        block = y[:, 4 * n0 * Q : 4 * n1 * Q].reshape(F, 4, (n1 - n0) * Q)
+        _pool_phases_forward(block, relu=True, out=out_rows[:, n0 * Q : n1 * Q],
+                             masks=masks[:, :, n0 * Q : n1 * Q])  # fmt: skip
+
+    _each_block(pool, len(blocks))
+    out = out_rows.reshape(F, N, H // 2, W // 2).swapaxes(0, 1)
+    conv_cache = (x, w, b, conv_param, tuple(zip(blocks, cols, strict=True)), "pool order")
+    return out, (conv_cache, bn_cache, masks, out)
+
+
+def _conv_bn_relu_pool_blocks_backward(dout, cache, compute_dx):
+    """The backward pass of :func:`_conv_bn_relu_pool_blocks_forward`, in three regions."""
+    conv_cache, bn_cache, masks, out = cache
+    x, w, b, conv_param, parts, _ = conv_cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    K = C * HH * WW
+    Q = (H // 2) * (W // 2)
+    dout_cm, out_rows = dout.swapaxes(0, 1), out.swapaxes(0, 1).reshape(F, N * Q)
+    dy = np.empty((F, 4 * N * Q), dtype=np.result_type(bn_cache[0], dout))
+
+    def pool(k):
+        (n0, n1), _ = parts[k]
+        d = dout_cm[:, n0:n1].reshape(F, (n1 - n0) * Q)  # a copy here if not channel-major
+        _pool_phases_backward(d, masks[:, :, n0 * Q : n1 * Q],
+                              relu_out=out_rows[:, n0 * Q : n1 * Q],
+                              out=dy[:, 4 * n0 * Q : 4 * n1 * Q].reshape(F, 4, -1))  # fmt: skip
+
+    _each_block(pool, len(parts))
+    da, dgamma, dbeta = _batchnorm_rows_backward(dy, bn_cache)  # (F, 4*N*Q), by channel
+    dy = None  # free it before the conv passes
+    dtype = np.result_type(parts[0][1], da)
+    dwb = np.empty((len(parts), K + 1, F), dtype=dtype)
+    dx_cm = np.empty((C, N, H, W), dtype=dtype) if compute_dx else None
+    w_rows = w.reshape(F, K).astype(dtype, copy=False)
+
+    def conv(k):
+        (n0, n1), cols = parts[k]
+        da_k = da[:, 4 * n0 * Q : 4 * n1 * Q]
+        _matmul(cols, da_k.T, out=dwb[k])
+        if dx_cm is not None:
+            dcols = _scratch("dcols", (K, da_k.shape[1]), dtype)
+            _matmul(w_rows.T, da_k, out=dcols)
+            col2im_pool_order(dcols, (n1 - n0, C, H, W), HH, WW, conv_param["pad"],
+                              out=dx_cm[:, n0:n1])  # fmt: skip
+
+    _each_block(conv, len(parts))
+    dwb_t = dwb[0]
+    for partial in dwb[1:]:  # in block order
+        dwb_t += partial
+    dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)
+    db = dwb_t[K].astype(np.result_type(b, dout), copy=False)
+    dx = None if dx_cm is None else dx_cm.transpose(1, 0, 2, 3)
+    return dx, dw, db, dgamma, dbeta
+
+
 def conv_bn_relu_pool_backward(dout, cache, *, compute_dx=True):
     """Backward pass of :func:`conv_bn_relu_pool_forward`: dx (or None), dw, db, dgamma, dbeta."""
     conv_cache, bn_cache, masks, out = cache
+    if len(conv_cache) == 6 and isinstance(conv_cache[4], tuple):  # blocks of images
+        return _conv_bn_relu_pool_blocks_backward(dout, cache, compute_dx)
     xhat = bn_cache[0]  # (F, N*H*W)
     N, F, Hp, Wp = out.shape
     if len(conv_cache) == 6:  # columns in pooling order

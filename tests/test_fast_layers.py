@@ -518,3 +518,65 @@ def test_blocked_matmul_is_the_product_and_threads_do_not_change_it(monkeypatch)
         np.testing.assert_allclose(results[0], a @ b, rtol=1e-5, atol=1e-4)
         for other in results[1:]:
             np.testing.assert_array_equal(other, results[0])
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((32, 64, 8, 8), (128, 64, 3, 3)),
+                                              ((19, 3, 32, 32), (32, 3, 3, 3))],
+                         ids=["conv3-like", "conv1-odd-batch"])  # fmt: skip
+def test_fused_layer_in_blocks_of_images_is_the_same_bits_with_any_threads(x_shape, w_shape):
+    # Shapes of the benchmark net, large enough for the fused layer to work on fixed blocks of
+    # images, one per thread (fast_layers._batch_blocks), at the real threads.MIN_SIZE. The
+    # first has an inner dimension of 577: OpenBLAS's threaded driver sums that differently
+    # from its one-thread driver, so this also holds that the layers' products never run on
+    # BLAS's own threads, whatever set_blas_threads says.
+    rng = np.random.default_rng(21)
+    x, w, b = frozen(rng.standard_normal(x_shape).astype(np.float32),
+                     rng.standard_normal(w_shape).astype(np.float32),
+                     rng.standard_normal(w_shape[0]).astype(np.float32))  # fmt: skip
+    conv_param, pool = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    N, F = x_shape[0], w_shape[0]
+    assert fast_layers._batch_blocks(N, F * (w[0].size + 1) * N * x_shape[2] * x_shape[3])
+    (dout,) = frozen(rng.standard_normal((N, F, x_shape[2] // 2, x_shape[3] // 2)).astype(
+        np.float32))  # fmt: skip
+    before = threads.blas_threads()
+    results = []
+    try:
+        for layer_threads, blas in ((1, 1), (2, 1), (1, 2), (2, 2), (3, 1)):
+            threads.set_blas_threads(blas)
+            saved, threads.THREADS = threads.THREADS, layer_threads
+            try:
+                out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+                assert isinstance(cache[0][4], tuple)  # the blocks were used
+                results.append((out, *conv_relu_pool_backward(dout, cache)))
+            finally:
+                threads.THREADS = saved
+    finally:
+        threads.set_blas_threads(before)
+    for other in results[1:]:
+        for name, a, b_ in zip(("out", "dx", "dw", "db"), results[0], other, strict=True):
+            np.testing.assert_array_equal(a, b_, err_msg=name)
+    # and out and dx are the composed fast layers' bits; dw, db the same sums in blocks
+    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
+    pooled, pool_cache = max_pool_forward_fast(a, pool)
+    expected = np.maximum(pooled, 0)
+    np.testing.assert_array_equal(results[0][0], expected)
+    da = max_pool_backward_fast(np.where(expected > 0, dout, 0), pool_cache)
+    dx_ref, dw_ref, db_ref = conv_backward_fast(da, conv_cache)
+    np.testing.assert_array_equal(results[0][1], dx_ref)
+    for g, g_ref in ((results[0][2], dw_ref), (results[0][3], db_ref)):
+        np.testing.assert_allclose(g, g_ref, rtol=1e-5, atol=1e-5 * np.max(np.abs(g_ref)))
+
+
+def test_conv_bn_relu_pool_in_blocks_of_images_equals_the_plain_composition(monkeypatch):
+    # threads.MIN_SIZE = 1 makes the small case "large": the layer then works on fixed blocks
+    # of images (two threads), with batchnorm's statistics still over the whole batch.
+    from cs231n_lib import layer_utils
+
+    monkeypatch.setattr(threads, "MIN_SIZE", 1)
+    monkeypatch.setattr(threads, "THREADS", 2)
+    taken = []
+    blocked = layer_utils._conv_bn_relu_pool_blocks_forward
+    monkeypatch.setattr(layer_utils, "_conv_bn_relu_pool_blocks_forward",
+                        lambda *args: taken.append(1) or blocked(*args))  # fmt: skip
+    test_conv_bn_relu_pool_equals_the_plain_composition(monkeypatch, True)
+    assert taken  # the blocked path was the one tested

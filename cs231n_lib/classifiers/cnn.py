@@ -9,17 +9,15 @@ with 3×3 convolutions (stride 1, pad 1, so only the pools shrink the image) and
 initialisation; it is support code, used for the CIFAR-10 challenge and the benchmark
 ``benchmarks/convnet_cifar10.py``. Both use the fast layers and run in float32 by default.
 
-Importing this module puts numpy's BLAS on one thread, unless ``OPENBLAS_NUM_THREADS`` or
-``OMP_NUM_THREADS`` says otherwise: the fast layers split their large matrix products
-between their own threads (:mod:`cs231n_lib.threads`), and the affine layers' products then
-run on one core instead of on BLAS threads that spin waiting for each other, which made
-training steps several times slower whenever other processes kept the cores busy (see
-``benchmarks/README.md``).
+Threads: the fast layers run their matrix products on their own threads, one BLAS thread
+each, whatever BLAS is set to (:mod:`cs231n_lib.threads`); the affine layers' products use
+BLAS's own threads. Importing this module changes neither. Notebook 06 puts BLAS on one
+thread in its first cells (``cs231n_lib.threads.set_blas_threads(1)``): BLAS's threads spin
+while they wait for each other, which made training steps several times slower whenever
+other processes kept the cores busy (see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 
@@ -37,10 +35,6 @@ from cs231n_lib.layer_utils import (
     conv_relu_pool_forward,
 )
 from cs231n_lib.layers import affine_backward, affine_forward, softmax_loss
-from cs231n_lib.threads import set_blas_threads
-
-if not (os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")):
-    set_blas_threads(1)  # see the module docstring
 
 
 def _check_positive_ints(**values):
