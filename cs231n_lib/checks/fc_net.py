@@ -292,16 +292,17 @@ def _fc_overfit(t, three_layer=_NOT_PASSED, five_layer=_NOT_PASSED):
             _(
                 "fc_overfit: not implemented yet: solver_3 and solver_5 are None, so the two "
                 "overfitting cells above have not run to the end (they raised, or they were not "
-                "written); choose their weight_scale and learning_rate (see their TODOs), run "
-                "them, then run this check"
+                "written); implement this in those cells (choose their weight_scale and "
+                "learning_rate, see their TODOs), run them, then run this check"
             )
         )
     if three_layer is None or five_layer is None:
         raise NotImplementedError(
             _(
                 "fc_overfit: not implemented yet: {name} is None, so its overfitting cell "
-                "above has not run to the end (it raised, or it was not written); choose its "
-                "weight_scale and learning_rate (see its TODO), run it, then run this check"
+                "above has not run to the end (it raised, or it was not written); implement "
+                "this in that cell (choose its weight_scale and learning_rate, see its TODO), "
+                "run it, then run this check"
             ).format(name="solver_3" if three_layer is None else "solver_5")
         )
     for name, solver in (("3-layer", three_layer), ("5-layer", five_layer)):
