@@ -205,8 +205,32 @@ def _submission_path(folder: Path) -> Path:
     return folder  # the grader explains what is missing
 
 
-def results_json(result: dict, capabilities: dict[str, str], seconds: float) -> dict:
-    """Gradescope's results.json from one of our stored results."""
+# What a student reads on Gradescope, in Korean for a student who answered in Korean (the
+# feedback page's rule, cs231n_course.grader.language). The grader's reasons and notes are
+# translated as on that page (reasons_ko); the instructors-only isolation test stays English.
+_RESULTS_KO = {
+    "pass: ": "통과: ",
+    "FAIL: ": "실패: ",
+    "Checks: {total:g} / {max:g} points.": "확인 점수: {total:g} / {max:g}점.",
+    "Your submission could not be graded: {reason}": "제출물을 채점할 수 없습니다: {reason}",
+    "Each check ran on inputs you have not seen, with your regions spliced into the "
+    "course's own files. Inline questions are graded by a person, separately.": (
+        "각 확인은 여러분이 보지 못한 입력으로, 여러분의 학생 영역을 과정의 원래 파일에 끼워 "
+        "넣은 채 실행되었습니다. 인라인 질문의 답은 따로 사람이 채점합니다."
+    ),
+}
+
+
+def results_json(
+    result: dict, capabilities: dict[str, str], seconds: float, lang: str = "en"
+) -> dict:
+    """Gradescope's results.json from one of our stored results; what the student reads is in
+    ``lang`` (``"en"`` or ``"ko"``), the scores are the same in both."""
+    from cs231n_course.grader import reasons_ko
+
+    korean = lang == "ko"
+    t = (lambda text: _RESULTS_KO.get(text, text)) if korean else (lambda text: text)
+    why = reasons_ko.translate_reason if korean else (lambda text: text)
     tests = []
     for e in result["exercises"]:
         tests.append(
@@ -214,7 +238,7 @@ def results_json(result: dict, capabilities: dict[str, str], seconds: float) -> 
                 "name": f"{e['notebook']}: {e['exercise']}",
                 "score": e["points"],
                 "max_score": e["max_points"],
-                "output": ("pass: " if e["passed"] else "FAIL: ") + e["reason"],
+                "output": t("pass: " if e["passed"] else "FAIL: ") + why(e["reason"]),
                 "visibility": "visible",
             }
         )
@@ -228,13 +252,20 @@ def results_json(result: dict, capabilities: dict[str, str], seconds: float) -> 
             "visibility": "hidden",
         }
     )
-    lines = [f"Checks: {result['total']:g} / {result['max_total']:g} points."]
+    lines = [t("Checks: {total:g} / {max:g} points.").format(
+        total=result["total"], max=result["max_total"]
+    )]  # fmt: skip
     if result.get("refused"):
-        lines.append(f"Your submission could not be graded: {result['refused']}")
-    lines += [f"- {n}" for n in result.get("notes", [])]
+        refused = result["refused"]
+        if korean:
+            refused = reasons_ko.translate_refusal(refused, result.get("refused_message"))
+        lines.append(t("Your submission could not be graded: {reason}").format(reason=refused))
+    lines += [f"- {why(n)}" for n in result.get("notes", [])]
     lines.append(
-        "Each check ran on inputs you have not seen, with your regions spliced into the "
-        "course's own files. Inline questions are graded by a person, separately."
+        t(
+            "Each check ran on inputs you have not seen, with your regions spliced into the "
+            "course's own files. Inline questions are graded by a person, separately."
+        )
     )
     return {
         "score": result["total"],
@@ -279,7 +310,8 @@ def run(root: Path, *, notebooks: list[str] | None = None, limits: Limits | None
         (stored,) = (out / ".grader" / "results").glob(f"*/{student_id(sub)}--{digest}.json")
         result = json.loads(stored.read_text())
         capabilities = _capabilities(out)
-        data = results_json(result, capabilities, time.monotonic() - start)
+        lang = _language(stored, sub, options)
+        data = results_json(result, capabilities, time.monotonic() - start, lang)
         if report.failed:
             data["output"] += f"\n(grader problem: {report.failed[0][1][:500]})"
     except Exception as err:  # Gradescope needs a results.json whatever happened
@@ -294,6 +326,22 @@ def run(root: Path, *, notebooks: list[str] | None = None, limits: Limits | None
         print(f"autograder error: {err!r}", file=sys.stderr)
     write_atomic(results / "results.json", json.dumps(data, indent=1) + "\n")
     return data
+
+
+def _language(stored: Path, sub: Path, options) -> str:
+    """The student's language, as the feedback page chooses it: from the answers in the stored
+    result, or, for a refused submission (which has none), from the notebooks it holds."""
+    from cs231n_course.grader.course import load_course
+    from cs231n_course.grader.language import feedback_language, refused_language
+    from cs231n_course.grader.reports import read_result
+    from cs231n_course.grader.types import Submission
+    from cs231n_course.grader.unpack import student_id
+
+    result = read_result(stored)
+    if not result.refused:
+        return feedback_language(result)
+    course = load_course(options.source, options.out / ".grader" / "cache", options.notebooks)
+    return refused_language(Submission(sub, student_id(sub)), course, options.unpack_limits)
 
 
 def _capabilities(out: Path) -> dict[str, str]:

@@ -19,9 +19,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from hostile.edit import KNN, copy_tree, set_region
+from hostile.edit import KNN, answer_in_korean, copy_tree, edit_notebook, set_region, zip_tree
 
-from cs231n_course.gradescope import RESULTS_SCHEMA, build_autograder, extract_autograder
+from cs231n_course.gradescope import (
+    RESULTS_SCHEMA,
+    build_autograder,
+    extract_autograder,
+    results_json,
+)
 from cs231n_course.solutions import fill_regions, solution_regions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,13 +151,30 @@ def test_reference_release_and_hostile(autograder, release, python, tmp_path):
     isolation = next(t for t in data["tests"] if t["name"].startswith("Grader isolation"))
     assert isolation["visibility"] == "hidden" and "uid-only" in isolation["output"]
 
+    # The release untouched but for one inline answer in Korean: no points, and what the
+    # student reads is Korean (the feedback page's rule); the scores do not depend on it.
+    untouched = copy_tree(release, tmp_path / "untouched")
+    edit_notebook(untouched, answer_in_korean)
     zipped = tmp_path / "release.zip"
     with zipfile.ZipFile(zipped, "w") as z:
-        for path in sorted(copy_tree(release, tmp_path / "untouched").rglob("*")):
+        for path in sorted(untouched.rglob("*")):
             if path.is_file():
-                z.write(path, path.relative_to(tmp_path / "untouched"))
+                z.write(path, path.relative_to(untouched))
     data, _ = _run(root, zipped, python)
     assert data["score"] == 0 and len(_scores(data)) == 5
+    stub = next(t["output"] for t in data["tests"] if "compute_distances_two_loops" in t["name"])
+    assert stub.startswith("실패: ") and "NotImplementedError" in stub, stub
+    assert data["output"].startswith("확인 점수: 0 / 12점."), data["output"]
+    isolation = next(t for t in data["tests"] if t["name"].startswith("Grader isolation"))
+    assert "uid-only" in isolation["output"]  # instructors only: stays English
+
+    # Refused (a zip-slip entry) from a student who answered in Korean: refused in Korean.
+    slip = zip_tree(untouched, tmp_path / "slip.zip", {"../escaped.py": b"print(1)\n"})
+    data, done = _run(root, slip, python)
+    assert data["score"] == 0, (data, done.stderr[-2000:])
+    assert "제출물을 채점할 수 없습니다: " in data["output"], data["output"]
+    assert "제출물 폴더 바깥을 가리킵니다" in data["output"], data["output"]
+    assert "outside the submission folder" not in data["output"], data["output"]
 
     # One hostile submission (each Gradescope run costs a reference run of its own seed): one
     # region tries to read what the kernel must not see, another allocates without end.
@@ -183,3 +205,28 @@ def test_reference_release_and_hostile(autograder, release, python, tmp_path):
     }, data
     assert data["score"] == KNN_POINTS - 7, data
     # (a process of the sandbox uid outliving a run makes the grader fail the submission)
+
+
+def _stored(passed: bool, reason: str, **extra) -> dict:
+    exercise = {"exercise": "compute_distances_two_loops", "notebook": "01_knn.ipynb",
+                "points": 3 if passed else 0, "max_points": 3, "passed": passed,
+                "reason": reason}  # fmt: skip
+    return {"total": exercise["points"], "max_total": 3, "exercises": [exercise], **extra}
+
+
+def test_results_json_speaks_the_students_language():
+    """The same stored result in English and in Korean: the same scores, the student's words
+    translated, the instructors-only test in English in both."""
+    caps = {"isolation": "uid-only"}
+    en = results_json(_stored(True, "passed on the hidden grading inputs"), caps, 1.0)
+    ko = results_json(_stored(True, "passed on the hidden grading inputs"), caps, 1.0, "ko")
+    for data in (en, ko):
+        jsonschema.validate(data, RESULTS_SCHEMA)
+    assert [t["score"] for t in en["tests"]] == [t["score"] for t in ko["tests"]]
+    assert [t["name"] for t in en["tests"]] == [t["name"] for t in ko["tests"]]
+    assert en["tests"][0]["output"] == "pass: passed on the hidden grading inputs"
+    assert ko["tests"][0]["output"].startswith("통과: ")
+    assert "hidden grading inputs" not in ko["tests"][0]["output"]
+    assert en["output"].startswith("Checks: 3 / 3 points.")
+    assert ko["output"].startswith("확인 점수: 3 / 3점.") and "Inline questions" not in ko["output"]
+    assert ko["tests"][-1]["output"] == en["tests"][-1]["output"] == "isolation: uid-only"

@@ -20,6 +20,7 @@ from pathlib import Path
 from hostile.edit import (
     KNN,
     NOTEBOOK,
+    answer_in_korean,
     copy_tree,
     edit_notebook,
     make_chain,
@@ -206,22 +207,9 @@ def _zip_slip(bases: Bases, folder: Path) -> Path:
     return zip_tree(tree, folder / "zip-slip.zip", {"../../zip-slip-escaped.py": evil})
 
 
-def _answer_in_korean(nb: dict) -> None:
-    """The first inline-question answer written in Korean (the feedback's language)."""
-    for cell in nb["cells"]:
-        lines = source(cell).splitlines()
-        marks = [i for i, x in enumerate(lines) if x.lstrip().startswith(("<!-- >>>", "<!-- <<<"))]
-        if cell["cell_type"] == "markdown" and len(marks) == 2:
-            begin, end = marks
-            lines[begin + 1 : end] = ["밝기 차이가 L2 거리를 좌우하기 때문입니다."]
-            cell["source"] = "\n".join(lines)
-            return
-    raise KeyError("no answer region")
-
-
 def _korean_zip_slip(bases: Bases, folder: Path) -> Path:
     tree = copy_tree(bases.perfect, folder / "korean-zip-slip")
-    edit_notebook(tree, _answer_in_korean)
+    edit_notebook(tree, answer_in_korean)
     return zip_tree(tree, folder / "korean-zip-slip.zip", {"../escaped.py": b"print(1)\n"})
 
 
