@@ -25,12 +25,19 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from cs231n_lib.i18n import _
+
 
 def _default_threads():
     value = os.environ.get("CS231N_NUM_THREADS")
     if value is not None:
         if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"CS231N_NUM_THREADS must be a positive integer, got {value!r}")
+            raise ValueError(
+                _(
+                    "CS231N_NUM_THREADS must be a positive integer, got {value!r}; unset it to "
+                    "use every core this process may use, or set it to 1 to turn threading off"
+                ).format(value=value)
+            )
         return int(value)
     try:
         cores = len(os.sched_getaffinity(0))

@@ -391,3 +391,26 @@ def test_an_unknown_language_is_named_in_every_language():
         "or unset it (English)\nCS231N_LANG='kr'은(는) 이 과정의 언어가 아닙니다. en, ko 중 "
         "하나로 설정하거나(한국어는 ko), 설정을 지우세요(영어)\n"
     ), done.stderr
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_bad_thread_count_says_what_to_do_in_the_students_language(lang):
+    """CS231N_NUM_THREADS is a setting a student may change: a bad value stops the import of
+    the fast layers with the fix, in the student's language."""
+    import subprocess
+    import sys
+
+    env = {"CS231N_LANG": lang, "CS231N_NUM_THREADS": "two", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import cs231n_lib.fast_layers"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    if lang == "en":
+        assert last == (
+            "ValueError: CS231N_NUM_THREADS must be a positive integer, got 'two'; unset it to "
+            "use every core this process may use, or set it to 1 to turn threading off"
+        ), done.stderr
+    else:
+        assert last.startswith("ValueError: CS231N_NUM_THREADS는 양의 정수여야") and "'two'" in last
