@@ -35,16 +35,21 @@ def lab_command(extra: list[str], *, euid: int | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cs231n_lib.lab", description=__doc__.splitlines()[0]
+        prog="python -m cs231n_lib.lab",
+        description=_(
+            "Open the course in JupyterLab: ``python -m cs231n_lib.lab`` (or ``cs231n-lab``)."
+        ),
     )
-    parser.add_argument("--fast", action="store_true", help="small data slice (sets CS231N_FAST=1)")
+    parser.add_argument(
+        "--fast", action="store_true", help=_("small data slice (sets CS231N_FAST=1)")
+    )
     parser.add_argument(
         "--notebooks",
         type=Path,
         default=RELEASE_ROOT / "notebooks",
-        help="folder to open (default: the course's notebooks/)",
+        help=_("folder to open (default: the course's notebooks/)"),
     )
-    parser.add_argument("extra", nargs="*", help="options passed on to JupyterLab (after --)")
+    parser.add_argument("extra", nargs="*", help=_("options passed on to JupyterLab (after --)"))
     args = parser.parse_args(argv)
     if not args.notebooks.is_dir():
         print(

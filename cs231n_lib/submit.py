@@ -437,13 +437,14 @@ def make_submission(root: Path, dest: Path, limits: UnpackLimits = UnpackLimits(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m cs231n_lib.submit", description=__doc__.splitlines()[0]
+        prog="python -m cs231n_lib.submit",
+        description=_("Hand in your work: ``python -m cs231n_lib.submit`` (or ``cs231n-submit``)."),
     )
     parser.add_argument(
-        "--root", type=Path, default=None, help="your course folder (default: this course's)"
+        "--root", type=Path, default=None, help=_("your course folder (default: this course's)")
     )
-    parser.add_argument("--id", help="your student id: writes ID.zip instead of submission.zip")
-    parser.add_argument("--out", type=Path, help="where to write the zip (default: in --root)")
+    parser.add_argument("--id", help=_("your student id: writes ID.zip instead of submission.zip"))
+    parser.add_argument("--out", type=Path, help=_("where to write the zip (default: in --root)"))
     args = parser.parse_args(argv)
     root = (args.root or _default_root()).resolve()
     if args.id is not None and not _ID_RE.match(args.id):

@@ -414,3 +414,34 @@ def test_a_bad_thread_count_says_what_to_do_in_the_students_language(lang):
         ), done.stderr
     else:
         assert last.startswith("ValueError: CS231N_NUM_THREADS는 양의 정수여야") and "'two'" in last
+
+
+@pytest.mark.parametrize(
+    "command", [["submit"], ["lab"], ["data"], ["data", "download"], ["data", "verify"]]
+)
+def test_the_commands_help_is_in_the_students_language(command):
+    """--help of the student's commands: our descriptions and option texts in Korean; only
+    argparse's own words (usage, options, -h) stay English."""
+    import subprocess
+    import sys
+
+    module, *rest = command
+    runs = {}
+    for lang in ("en", "ko"):
+        env = {"CS231N_LANG": lang, "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+        done = subprocess.run(
+            [sys.executable, "-m", f"cs231n_lib.{module}", *rest, "--help"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        runs[lang] = done.stdout
+    ours = [
+        line for line in runs["ko"].splitlines()
+        if line.strip() and not line.startswith(("usage:", "options:", "positional arguments:"))
+        and "show this help message" not in line and not line.lstrip().startswith("{")
+        and not re.fullmatch(r"\s+--?[\w-]+( [A-Z_]+)?", line)  # an option alone on its line
+    ]  # fmt: skip
+    assert ours, runs["ko"]
+    for line in ours:
+        assert re.search(HANGUL, line), (line, runs["ko"])
+    assert not re.search(HANGUL, runs["en"]), runs["en"]

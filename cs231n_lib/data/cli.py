@@ -32,24 +32,29 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cs231n_lib.data",
-        description="Get and check the CIFAR-10 data the course uses.",
+        description=_("Get and check the CIFAR-10 data the course uses."),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     get = commands.add_parser(
         "download",
-        help="download the official CIFAR-10 python batches (needs internet)",
-        description="Fetch cifar-10-python.tar.gz, check its md5 and install "
-        "cifar-10-batches-py/ atomically: an interrupted download leaves nothing behind.",
+        help=_("download the official CIFAR-10 python batches (needs internet)"),
+        description=_(
+            "Fetch cifar-10-python.tar.gz, check its md5 and install cifar-10-batches-py/ "
+            "atomically: an interrupted download leaves nothing behind."
+        ),
     )
     get.add_argument(
         "--dest",
-        help=f"folder to put cifar-10-batches-py/ in (default: ${DATA_DIR_ENV} or datasets/)",
+        help=_("folder to put cifar-10-batches-py/ in (default: ${env} or datasets/)").format(
+            env=DATA_DIR_ENV
+        ),
     )
-    get.add_argument("--url", default=OFFICIAL_URL, help="where to fetch it (default: %(default)s)")
-    get.add_argument("--force", action="store_true", help="download even if already present")
-    commands.add_parser(
-        "verify", help="report which CIFAR-10 copies are present and whether they check out"
+    get.add_argument(
+        "--url", default=OFFICIAL_URL, help=_("where to fetch it (default: %(default)s)")
     )
+    get.add_argument("--force", action="store_true", help=_("download even if already present"))
+    verify_text = _("report which CIFAR-10 copies are present and whether they check out")
+    commands.add_parser("verify", help=verify_text, description=verify_text)
     return parser
 
 
