@@ -685,22 +685,40 @@ def _conv_relu_pool_blocks_backward(dout_cm, out_cm, masks, conv_cache, compute_
     """
     x, w, b, conv_param, parts, _ = conv_cache
     N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    K = C * HH * WW
+    F = w.shape[0]
     Hp, Wp = H // 2, W // 2
     da_dtype = np.result_type(dout_cm, out_cm)
+    out_rows = out_cm.reshape(F, N * Hp * Wp)
+
+    def block_da(k):
+        (n0, n1), _ = parts[k]
+        lo, hi = n0 * Hp * Wp, n1 * Hp * Wp
+        d = dout_cm[:, n0:n1].reshape(F, hi - lo)  # a copy here if dout is not channel-major
+        da = _pool_phases_backward(d, masks[:, :, lo:hi], relu_out=out_rows[:, lo:hi])
+        return da.reshape(F, 4 * (hi - lo))  # (F, (a, b, n, i, j)) of this block
+
     dtype = np.result_type(parts[0][1], da_dtype)
+    db_dtype = np.result_type(b, dout_cm)
+    return _conv_blocks_backward(block_da, conv_cache, dtype, db_dtype, compute_dx)
+
+
+def _conv_blocks_backward(block_da, conv_cache, dtype, db_dtype, compute_dx):
+    """The conv part of a blocked fused backward pass (columns in pooling order, one block of
+    images per thread): ``block_da(k)`` gives block k's gradient rows, (F, 4 * its pixels);
+    the same thread makes the block's partial [dw, db] and, with ``compute_dx``, its images'
+    dx. The partials are added in block order, so the result does not depend on the number
+    of threads. Returns (dx or None, dw, db)."""
+    x, w, _, conv_param, parts, _ = conv_cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    K = C * HH * WW
     dwb = np.empty((len(parts), K + 1, F), dtype=dtype)  # each block's [dw, db]ᵀ
     dx_cm = np.empty((C, N, H, W), dtype=dtype) if compute_dx else None
-    out_rows = out_cm.reshape(F, N * Hp * Wp)
     w_rows = w.reshape(F, K).astype(dtype, copy=False)
 
     def block(k):
         (n0, n1), cols = parts[k]
-        lo, hi = n0 * Hp * Wp, n1 * Hp * Wp
-        d = dout_cm[:, n0:n1].reshape(F, hi - lo)  # a copy here if dout is not channel-major
-        da = _pool_phases_backward(d, masks[:, :, lo:hi], relu_out=out_rows[:, lo:hi])
-        da = da.reshape(F, 4 * (hi - lo))  # (F, (a, b, n, i, j)) of this block
+        da = block_da(k)
         _matmul(cols, da.T, out=dwb[k])
         if dx_cm is not None:
             dcols = _scratch("dcols", (K, da.shape[1]), dtype)
@@ -713,7 +731,7 @@ def _conv_relu_pool_blocks_backward(dout_cm, out_cm, masks, conv_cache, compute_
     for partial in dwb[1:]:  # in block order
         dwb_t += partial
     dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)  # (F, C, HH, WW)
-    db = dwb_t[K].astype(np.result_type(b, dout_cm), copy=False)  # (F,)
+    db = dwb_t[K].astype(db_dtype, copy=False)  # (F,)
     return (None if dx_cm is None else dx_cm.transpose(1, 0, 2, 3)), dw, db
 
 

@@ -203,6 +203,7 @@ from cs231n_lib.fast_layers import (  # noqa: E402
     _batchnorm_rows_backward,
     _batchnorm_rows_forward,
     _conv_backward_pool_order,
+    _conv_blocks_backward,
     _conv_columns,
     _conv_product,
     _each_block,
@@ -211,12 +212,10 @@ from cs231n_lib.fast_layers import (  # noqa: E402
     _pool2x2_forward,
     _pool_phases_backward,
     _pool_phases_forward,
-    _scratch,
     _use_pool_order,
     spatial_batchnorm_backward_fast,
     spatial_batchnorm_forward_fast,
 )
-from cs231n_lib.im2col import col2im_pool_order  # noqa: E402
 
 
 def _relu_inplace(a_cm):
@@ -356,10 +355,9 @@ def _conv_bn_relu_pool_blocks_forward(x, w, b, gamma, beta, conv_param, bn_param
 def _conv_bn_relu_pool_blocks_backward(dout, cache, compute_dx):
     """The backward pass of :func:`_conv_bn_relu_pool_blocks_forward`, in three regions."""
     conv_cache, bn_cache, masks, out = cache
-    x, w, b, conv_param, parts, _ = conv_cache
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    K = C * HH * WW
+    x, w, b, _, parts, _ = conv_cache
+    N, _, H, W = x.shape
+    F = w.shape[0]
     Q = (H // 2) * (W // 2)
     dout_cm, out_rows = dout.swapaxes(0, 1), out.swapaxes(0, 1).reshape(F, N * Q)
     dy = np.empty((F, 4 * N * Q), dtype=np.result_type(bn_cache[0], dout))
@@ -374,28 +372,15 @@ def _conv_bn_relu_pool_blocks_backward(dout, cache, compute_dx):
     _each_block(pool, len(parts))
     da, dgamma, dbeta = _batchnorm_rows_backward(dy, bn_cache)  # (F, 4*N*Q), by channel
     dy = None  # free it before the conv passes
+
+    def block_da(k):
+        (n0, n1), _ = parts[k]
+        return da[:, 4 * n0 * Q : 4 * n1 * Q]
+
     dtype = np.result_type(parts[0][1], da)
-    dwb = np.empty((len(parts), K + 1, F), dtype=dtype)
-    dx_cm = np.empty((C, N, H, W), dtype=dtype) if compute_dx else None
-    w_rows = w.reshape(F, K).astype(dtype, copy=False)
-
-    def conv(k):
-        (n0, n1), cols = parts[k]
-        da_k = da[:, 4 * n0 * Q : 4 * n1 * Q]
-        _matmul(cols, da_k.T, out=dwb[k])
-        if dx_cm is not None:
-            dcols = _scratch("dcols", (K, da_k.shape[1]), dtype)
-            _matmul(w_rows.T, da_k, out=dcols)
-            col2im_pool_order(dcols, (n1 - n0, C, H, W), HH, WW, conv_param["pad"],
-                              out=dx_cm[:, n0:n1])  # fmt: skip
-
-    _each_block(conv, len(parts))
-    dwb_t = dwb[0]
-    for partial in dwb[1:]:  # in block order
-        dwb_t += partial
-    dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)
-    db = dwb_t[K].astype(np.result_type(b, dout), copy=False)
-    dx = None if dx_cm is None else dx_cm.transpose(1, 0, 2, 3)
+    dx, dw, db = _conv_blocks_backward(
+        block_da, conv_cache, dtype, np.result_type(b, dout), compute_dx
+    )
     return dx, dw, db, dgamma, dbeta
 
 
