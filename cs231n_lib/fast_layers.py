@@ -22,14 +22,23 @@ their reference (``tests/test_fast_layers.py`` holds the two equal on random sha
   W/2-element inner loops, and its backward pass writes four contiguous blocks. The output and
   dx are bit for bit those of the composed layers; dw and db are the same sums taken over the
   positions in another order (equal to float rounding).
+- **Winograd** (:mod:`cs231n_lib.winograd`): a 3×3 "same" convolution of an input with even H
+  and W, at least :data:`~cs231n_lib.winograd.MIN_CHANNELS` channels and
+  :data:`~cs231n_lib.winograd.MIN_FILTERS` filters (conv2 and conv3 of the benchmark net)
+  takes 16 matrix products of inner dimension C instead of one of 9·C: 2.25× fewer
+  multiplications, the rest additions. Its tiles are the 2×2 pooling windows, so the fused
+  layer pools its output as it pools the pooling-order product. ``conv_forward_fast`` takes
+  the same path for the same shapes, so fused and composed stay the same bits. Its results
+  equal the im2col product's to rounding (exactly, on small integers).
 
 **Memory layout.** The arrays these functions return have the documented (N, C, H, W) shape,
 but their memory is laid out channel-major, (C, N, H, W): ``out.transpose(1, 0, 2, 3)`` is a
 contiguous array. That is the order in which the matrix product ``w_rows @ cols`` produces a
 convolution's output, (F, N*H_out*W_out), so no transpose copy is needed, and it is the order
 im2col and col2im read and write, so a stack of fast layers never transposes a whole
-activation. Values, shapes and dtypes are exactly those of the naive layers; only
-``x.flags['C_CONTIGUOUS']`` tells the difference.
+activation. (The Winograd path's arrays are pixel-major, (H, W, N, C), for the reason given
+in :func:`_use_winograd`; every function reads any layout.) Values, shapes and dtypes are
+exactly those of the naive layers; only ``x.flags['C_CONTIGUOUS']`` tells the difference.
 
 **Threads.** The layers' memory-bound passes split their channels between the threads of
 :mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
@@ -41,20 +50,19 @@ the number of threads, so every result is bit for bit the same with any number o
 
 **Scratch memory.** Arrays that live only inside one call (the column gradient ``dcols`` of
 the backward pass, the conv output that the fused layer pools right away) are written into
-buffers kept per thread and reused by the next call, instead of being allocated and freed each
-time. Nothing that is returned or kept in a cache is a scratch buffer.
+buffers kept per thread and reused by the next call (:mod:`cs231n_lib.scratch`), instead of
+being allocated and freed each time. Nothing that is returned or kept in a cache is a scratch
+buffer.
 
 float32 stays float32 and float64 stays float64. No function modifies its inputs or ``dout``.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from cs231n_lib import i18n, threads
+from cs231n_lib import i18n, threads, winograd
 from cs231n_lib.im2col import (
     col2im,
     col2im_pool_order,
@@ -63,8 +71,8 @@ from cs231n_lib.im2col import (
     pool_order_applies,
 )
 from cs231n_lib.layers import conv_output_size
+from cs231n_lib.scratch import scratch as _scratch
 
-_scratch_store = threading.local()
 MATMUL_BLOCKS = 2
 """A large matrix product is computed in this many blocks (see _matmul)."""
 
@@ -158,21 +166,6 @@ def _each_block(fn, count):
         run(0, count)
 
 
-def _scratch(name, shape, dtype):
-    """An uninitialised array of the given shape, reusing this thread's buffer called name.
-
-    Only for arrays that die before the function that asked for them returns: the next
-    request under the same name overwrites the contents.
-    """
-    buffers = _scratch_store.__dict__
-    dtype = np.dtype(dtype)
-    size = int(np.prod(shape))
-    buffer = buffers.get((name, dtype))
-    if buffer is None or buffer.size < size:
-        buffer = buffers[(name, dtype)] = np.empty(size, dtype=dtype)
-    return buffer[:size].reshape(shape)
-
-
 def _channel_major(a):
     """a (N, C, ...) as its (C, N, ...) transpose, contiguous (free when a came from here)."""
     return np.ascontiguousarray(a.swapaxes(0, 1))
@@ -223,7 +216,18 @@ def _conv_columns(x, w, b, conv_param, pool_order=False):
     Checks that w fits x; in the dtype of x, w and b together; pooling order as in
     :func:`_conv_product`.
     """
-    C, (_, C_w, HH, WW) = x.shape[1], w.shape
+    _check_depth(x, w)
+    HH, WW = w.shape[2:]
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    x = x.astype(np.result_type(x, w, b), copy=False)
+    if pool_order:
+        return im2col_pool_order(x, HH, WW, pad, ones_row=True)
+    return im2col(x, HH, WW, stride, pad, ones_row=True)
+
+
+def _check_depth(x, w):
+    """Raise a clear error unless the filters w fit the input x."""
+    C, C_w = x.shape[1], w.shape[1]
     if C_w != C:
         raise ValueError(
             i18n._(
@@ -231,11 +235,6 @@ def _conv_columns(x, w, b, conv_param, pool_order=False):
                 "(F, {C}, HH, WW)"
             ).format(C_w=C_w, C=C)
         )
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    x = x.astype(np.result_type(x, w, b), copy=False)
-    if pool_order:
-        return im2col_pool_order(x, HH, WW, pad, ones_row=True)
-    return im2col(x, HH, WW, stride, pad, ones_row=True)
 
 
 def _augmented_filters(w, b, dtype):
@@ -267,6 +266,9 @@ def conv_forward_fast(x, w, b, conv_param):
         ``(x, w, b, conv_param, cols)``; cols, shape (C*HH*WW + 1, N*H_out*W_out), is the
         im2col matrix with a last row of ones, kept because the backward pass needs it for dw.
     """
+    if _use_winograd(x, w, b, conv_param):
+        out, parts = _winograd_conv_forward(x, w, b)  # parts: each block's Tiles
+        return out, (x, w, b, conv_param, parts)
     N = x.shape[0]
     prod, cols, (H_out, W_out) = _conv_product(x, w, b, conv_param)
     out = prod.reshape(-1, N, H_out, W_out).swapaxes(0, 1)  # (N, F, H_out, W_out), a view
@@ -304,6 +306,8 @@ def conv_backward_fast(dout, cache, *, compute_dx=True):
             )
         )
     x, w, b, conv_param, cols = cache
+    if isinstance(cols, tuple):  # the Winograd path's blocks of tiles
+        return _winograd_conv_backward(dout, x.shape, w, b, cols, compute_dx)
     stride, pad = conv_param["stride"], conv_param["pad"]
     dout_rows = _channel_major(dout).reshape(w.shape[0], -1)  # (F, N*H_out*W_out)
     col2im_rows = lambda dcols: col2im(dcols, x.shape, *w.shape[2:], stride, pad,  # noqa: E731
@@ -621,6 +625,8 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     conv_output_size(W_out, 2, 2, 0, what="pool output width")
     dtype = np.result_type(x, w, b)
     pool_shape = (N, F, H_out, W_out)
+    if _use_winograd(x, w, b, conv_param):  # 3x3 "same", enough channels: see winograd.py
+        return _winograd_relu_pool_forward(x, w, b, conv_param, pool_param)
     if _use_pool_order(x.shape, w.shape, conv_param):
         # The usual case: columns in pooling order, the pool on contiguous blocks.
         blocks = _batch_blocks(N, F * (w[0].size + 1) * N * H_out * W_out)
@@ -761,6 +767,8 @@ def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
     db : ndarray, shape (F,)
     """
     conv_cache, pool_cache, out = cache
+    if len(conv_cache) == 6 and conv_cache[5] == "winograd":
+        return _winograd_relu_pool_backward(dout, out, conv_cache, compute_dx)
     (N, F, H_out, W_out), dtype, _, masks = pool_cache
     out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out/2, W_out/2)
     if len(conv_cache) == 6 and isinstance(conv_cache[4], tuple):  # blocks of images
@@ -773,6 +781,165 @@ def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
     da_cm = _scratch("pool_grad", (F, N, H_out, W_out), np.result_type(dtype, dout))
     _pool2x2_backward(dout_cm, masks, da_cm, relu_out=out_cm)  # ReLU and pool backward
     return conv_backward_fast(da_cm.swapaxes(0, 1), conv_cache, compute_dx=compute_dx)
+
+
+# ---- Winograd: 3x3 "same" convolutions with enough channels (cs231n_lib.winograd) ----
+
+
+def _use_winograd(x, w, b, conv_param):
+    """Whether a convolution takes the Winograd path (winograd.applies, after the depth check).
+
+    Its arrays are pixel-major, (H, W, N, C) in memory: each of the transforms' numpy calls
+    then runs one inner loop over N*C contiguous numbers instead of W/2, so a layer is a few
+    dozen long passes (numpy holds the GIL between its inner loops, so short ones would keep
+    the layers' threads waiting for each other). The outputs are returned as (N, C, H, W)
+    views of that memory, which the next Winograd layer reads without a copy.
+    """
+    _check_depth(x, w)
+    return winograd.applies(x.shape, w.shape, conv_param["stride"], conv_param["pad"],
+                            np.result_type(x, w, b))  # fmt: skip
+
+
+def _winograd_blocks(x, w):
+    """The fixed blocks of images of a Winograd layer, composed or fused alike (so the two
+    make the same BLAS calls on the same numbers, and give the same bits)."""
+    N, _, H, W = x.shape
+    return _batch_blocks(N, w.shape[0] * (w[0].size + 1) * N * H * W) or [(0, N)]
+
+
+def _winograd_tiles(x_pm, n0, n1, dtype):
+    """The Tiles of images n0..n1 of a pixel-major batch (H, W, N, C)."""
+    return winograd.tiles(x_pm[:, :, n0:n1].astype(dtype, copy=False))
+
+
+def _winograd_conv_forward(x, w, b):
+    """conv_forward_fast by Winograd: out (N, F, H, W), pixel-major in memory, and the
+    blocks' tiles, ``((n0, n1), tiles)`` pairs (one block of images per thread)."""
+    N, C, H, W = x.shape
+    F = w.shape[0]
+    dtype = np.result_type(x, w, b)
+    U, b = winograd.filters(w, dtype), b.astype(dtype, copy=False)
+    x_pm = x.transpose(2, 3, 0, 1)  # (H, W, N, C): contiguous when x came from this path
+    out_pm = np.empty((H, W, N, F), dtype=dtype)
+    blocks = _winograd_blocks(x, w)
+    parts = [None] * len(blocks)
+
+    def block(k):
+        n0, n1 = blocks[k]
+        t = _winograd_tiles(x_pm, n0, n1, dtype)
+        Y = winograd.forward(U, t, b, _scratch("conv_out", (4, H * W * (n1 - n0) // 4, F), dtype))
+        Y6 = Y.reshape(2, 2, H // 2, W // 2, n1 - n0, F)  # pixel (2i + a, 2j + b): Y6[a, b, i, j]
+        np.copyto(out_pm[:, :, n0:n1].reshape(H // 2, 2, W // 2, 2, n1 - n0, F),
+                  Y6.transpose(2, 0, 3, 1, 4, 5))  # fmt: skip
+        parts[k] = ((n0, n1), t)
+
+    _each_block(block, len(blocks))
+    return out_pm.transpose(2, 3, 0, 1), tuple(parts)
+
+
+def _winograd_conv_backward(dout, x_shape, w, b, parts, compute_dx):
+    """conv_backward_fast for the cache of :func:`_winograd_conv_forward`."""
+    N, C, H, W = x_shape
+    F = w.shape[0]
+    dtype = np.result_type(parts[0][1].dtype, dout)
+    dout_pm = dout.transpose(2, 3, 0, 1)
+
+    def block_da(k):
+        (n0, n1), _ = parts[k][:2]
+        da = _scratch("pool_grad", (4, H * W * (n1 - n0) // 4, F), dtype)  # in the order of Y
+        np.copyto(da.reshape(2, 2, H // 2, W // 2, n1 - n0, F),
+                  dout_pm[:, :, n0:n1].reshape(H // 2, 2, W // 2, 2, n1 - n0, F).transpose(
+                      1, 3, 0, 2, 4, 5))  # fmt: skip
+        return da
+
+    return _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, dout, compute_dx)
+
+
+def _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, dout, compute_dx):
+    """The conv part of a Winograd layer's backward pass, one block of images per thread:
+    ``block_da(k)`` gives block k's output gradient (4, T_k, F), contiguous; the same
+    thread makes the block's partial dw and db and its images' dx. The partials are added in
+    block order, so the result does not depend on the number of threads. Returns
+    (dx or None, dw, db)."""
+    N, C, H, W = x_shape
+    F = w.shape[0]
+    U = winograd.filters(w, parts[0][1].dtype)
+    dU = np.empty((len(parts), 16, C, F), dtype=dtype)
+    db = np.empty((len(parts), F), dtype=dtype)
+    dx_pm = np.empty((H, W, N, C), dtype=dtype) if compute_dx else None
+
+    def block(k):
+        (n0, n1), t = parts[k][:2]
+        da = block_da(k)
+        dx_block = None if dx_pm is None else dx_pm[:, :, n0:n1]
+        _, dU[k], db[k] = winograd.backward(da, U, t, compute_dx, dx_out=dx_block)
+
+    _each_block(block, len(parts))
+    for k in range(1, len(parts)):  # in block order
+        dU[0] += dU[k]
+        db[0] += db[k]
+    dw = winograd.filter_gradient(dU[0], w.shape, dtype)
+    dx = None if dx_pm is None else dx_pm.transpose(2, 3, 0, 1)
+    return dx, dw, db[0].astype(np.result_type(b, dout), copy=False)
+
+
+def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """conv_relu_pool_forward_fast by Winograd, one block of images per thread (as
+    :func:`_conv_relu_pool_blocks_forward`); out is pixel-major in memory.
+
+    Each block's input transform, products, output transform and pool run in one thread, the
+    same calls on the same numbers as :func:`_winograd_conv_forward`'s, so out (and dx) are
+    the composed layers' bits with any number of threads. The conv cache holds each block's
+    tiles and pool masks: ``((n0, n1), tiles, masks)``.
+    """
+    N, C, H, W = x.shape
+    F = w.shape[0]
+    Hp, Wp = H // 2, W // 2
+    dtype = np.result_type(x, w, b)
+    U, b = winograd.filters(w, dtype), b.astype(dtype, copy=False)
+    x_pm = x.transpose(2, 3, 0, 1)
+    out_pm = np.empty((Hp, Wp, N, F), dtype=dtype)
+    blocks = _winograd_blocks(x, w)
+    parts = [None] * len(blocks)
+
+    def block(k):
+        n0, n1 = blocks[k]
+        Q = Hp * Wp * (n1 - n0)  # this block's pooled pixels (and tiles)
+        t = _winograd_tiles(x_pm, n0, n1, dtype)
+        Y = winograd.forward(U, t, b, _scratch("conv_out", (4, Q, F), dtype))
+        pooled = _scratch("pooled", (Q, F), dtype)
+        masks = np.empty((4, Q, F), dtype=bool)
+        _pool_phases_forward(Y.transpose(2, 0, 1), relu=True, out=pooled.T,
+                             masks=masks.transpose(2, 0, 1))  # fmt: skip
+        np.copyto(out_pm[:, :, n0:n1], pooled.reshape(Hp, Wp, n1 - n0, F))
+        parts[k] = ((n0, n1), t, masks)
+
+    _each_block(block, len(blocks))
+    out = out_pm.transpose(2, 3, 0, 1)  # (N, F, H/2, W/2)
+    conv_cache = (x, w, b, conv_param, tuple(parts), "winograd")
+    return out, (conv_cache, ((N, F, H, W), dtype, pool_param, None), out)
+
+
+def _winograd_relu_pool_backward(dout, out, conv_cache, compute_dx):
+    """The backward pass of :func:`_winograd_relu_pool_forward`: each block's pool and ReLU
+    backward, then :func:`_winograd_blocks_backward`, in the same thread."""
+    x, w, b, _, parts, _ = conv_cache
+    F = w.shape[0]
+    Hp, Wp = x.shape[2] // 2, x.shape[3] // 2
+    dtype = np.result_type(parts[0][1].dtype, dout)
+    dout_pm, out_pm = dout.transpose(2, 3, 0, 1), out.transpose(2, 3, 0, 1)
+
+    def block_da(k):
+        (n0, n1), _, masks = parts[k]
+        Q = Hp * Wp * (n1 - n0)
+        d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
+        relu_out = out_pm[:, :, n0:n1].reshape(Q, F)
+        da = _scratch("pool_grad", (4, Q, F), dtype)
+        _pool_phases_backward(d.T, masks.transpose(2, 0, 1), relu_out=relu_out.T,
+                              out=da.transpose(2, 0, 1))  # fmt: skip
+        return da
+
+    return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, dout, compute_dx)
 
 
 # ---- Spatial batch normalisation (channel-major) ----
