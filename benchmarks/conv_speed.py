@@ -351,7 +351,13 @@ class Breakdown:
             ("_pool_phases_backward", "pool"),
         ):
             self._wrap(fast_layers, fn_name, self._part(part))
-        from cs231n_lib import threads
+        from cs231n_lib import threads, winograd
+
+        # Winograd's (cs231n_lib/winograd.py) 16 products, input transform and dx transform
+        # count as the matrix product, "im2col" and "col2im" of the layers that take it.
+        for fn_name, part in (("_products", "matmul"), ("tiles", "im2col"),
+                              ("_tiles_backward", "col2im")):  # fmt: skip
+            self._wrap(winograd, fn_name, self._part(part))
 
         self._wrap(threads, "split", self._count_regions)
 
@@ -470,6 +476,10 @@ def breakdown_table(name, repeats):
     peak_gflops = 2 * MATMUL**3 / t_peak / 1e9
     print(f"\nbreakdown, {name} (best of {repeats} profiled steps; the timers add ~1%; "
           f"peak {peak_gflops:.0f} GFLOP/s measured right after):")  # fmt: skip
+    print(
+        "  (on the layers that take the Winograd path, im2col is its input transform and col2im "
+        "its dx transform; FLOPs are the direct convolution's, for every layer and for torch)"
+    )
     if layer_threads() > 1:
         print("  (with several layer threads, the parts of a layer are timed in every thread "
               "and added up, so they can sum to more than its ms; 'par' counts the parallel "
@@ -516,6 +526,57 @@ def breakdown_table(name, repeats):
           f"shapes (student layers are not instrumented)")  # fmt: skip
 
 
+WINOGRAD_SHAPES = [  # (N, C, H, F): fused conv-relu-pool layers, 3x3 "same"
+    (64, 4, 32, 32), (64, 8, 32, 32), (64, 16, 32, 16), (64, 16, 16, 32),
+    (64, 32, 16, 64), (64, 64, 8, 128), (64, 128, 4, 256),
+]  # fmt: skip
+
+
+def winograd_table(rounds):
+    """im2col against Winograd on one layer, one thread, CPU time: where the path pays."""
+    from cs231n_lib import threads, winograd
+    from cs231n_lib.fast_layers import conv_relu_pool_backward_fast, conv_relu_pool_forward_fast
+
+    conv_param = {"stride": 1, "pad": 1}
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    saved = threads.THREADS, winograd.MIN_CHANNELS, winograd.MIN_FILTERS
+    threads.THREADS = 1
+    print("\nfused conv-relu-pool layer, 3x3 'same', float32, forward + backward (with dx), one "
+          f"thread, CPU time, best of {rounds} alternated rounds (load average "
+          f"{os.getloadavg()[0]:.1f}):")  # fmt: skip
+    header = (f"{'N':>4s} {'C':>4s} {'H=W':>4s} {'F':>4s} {'im2col ms':>10s} "
+              f"{'Winograd ms':>12s} {'im2col/Winograd':>16s} {'taken':>6s}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(0)
+    try:
+        for N, C, H, F in WINOGRAD_SHAPES:
+            x = rng.standard_normal((C, N, H, H)).astype(np.float32).transpose(1, 0, 2, 3)
+            w = rng.standard_normal((F, C, 3, 3)).astype(np.float32)
+            b = rng.standard_normal(F).astype(np.float32)
+
+            def run(x=x, w=w, b=b):
+                out, cache = conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param)
+                conv_relu_pool_backward_fast(np.ones_like(out), cache)
+
+            t = {"im2col": np.inf, "winograd": np.inf}
+            for _ in range(rounds):
+                for name, minimum in (("im2col", 10**9), ("winograd", 1)):
+                    winograd.MIN_CHANNELS = winograd.MIN_FILTERS = minimum
+                    run()  # warm: this path's scratch buffers
+                    start = time.process_time()
+                    run()
+                    t[name] = min(t[name], time.process_time() - start)
+            winograd.MIN_CHANNELS, winograd.MIN_FILTERS = saved[1:]
+            taken = winograd.applies((N, C, H, H), (F, C, 3, 3), 1, 1, np.float32)
+            print(f"{N:4d} {C:4d} {H:4d} {F:4d} {t['im2col'] * 1e3:10.2f} "
+                  f"{t['winograd'] * 1e3:12.2f} {t['im2col'] / t['winograd']:16.2f} "
+                  f"{'yes' if taken else 'no':>6s}")  # fmt: skip
+    finally:
+        threads.THREADS, winograd.MIN_CHANNELS, winograd.MIN_FILTERS = saved
+    print("(above 1: Winograd is faster; 'taken': the rule in cs231n_lib/winograd.py applies)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
@@ -544,6 +605,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with the process's CPU time instead of the wall clock: "
                         "steadier on a busy machine, meaningful with --threads 1")  # fmt: skip
+    parser.add_argument("--winograd", action="store_true",
+                        help="only the table of where Winograd's path pays, per layer")  # fmt: skip
     parser.add_argument("--torch-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cpu_time:
@@ -553,6 +616,9 @@ def main(argv=None) -> int:
         return torch_worker(args.torch_worker, args.threads)
     rounds = 5 if args.quick else 20
     tuned = False if args.no_malloc_tuning else keep_freed_memory()
+    if args.winograd:
+        winograd_table(5 if args.quick else 15)
+        return 0
     names = [n.strip() for n in args.nets.split(",") if n.strip()]
     unknown = [n for n in names if n not in NETS]
     if unknown:

@@ -71,10 +71,11 @@ The signs are put back inside the dx and dw transforms, never by a pass of their
 
 MIN_CHANNELS = 16
 MIN_FILTERS = 32
-"""With fewer input channels or filters than these, im2col is as fast or faster: the 16
-products of inner dimension C (F in the backward pass) are too thin; the benchmark net's
-conv1 has C = 3. Measured layer by layer: ``benchmarks/conv_speed.py --winograd`` (its table
-is in benchmarks/README.md)."""
+MIN_PIXELS = 64
+"""With fewer input channels or filters than these, or smaller images (H·W pixels), im2col is
+as fast or faster: the 16 products of inner dimension C (F in the backward pass) are too thin,
+or too short; the benchmark net's conv1 has C = 3. Measured layer by layer:
+``benchmarks/conv_speed.py --winograd`` (its table is in benchmarks/README.md)."""
 
 
 def _scratch(name, shape, dtype):
@@ -91,8 +92,7 @@ def applies(x_shape, w_shape, stride, pad, dtype):
         and pad == 1
         and H % 2 == 0
         and W % 2 == 0
-        and H > 0
-        and W > 0
+        and H * W >= MIN_PIXELS
         and C >= MIN_CHANNELS
         and np.dtype(dtype).kind == "f"
     )
