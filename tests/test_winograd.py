@@ -216,3 +216,20 @@ def test_filters_that_do_not_fit_get_the_usual_error():
     x, w, b = case((2, 16, 8, 8), 32)
     with pytest.raises(ValueError, match="filters have depth 8 but the input has depth 16"):
         conv_forward_fast(x, w[:, :8], b, SAME)
+
+
+def test_against_torch_if_installed():
+    # An outside reference: torch's float64 conv2d, ReLU and 2x2 max pool, forward and back.
+    torch = pytest.importorskip("torch")
+    x, w, b = case((3, 32, 8, 12), 64, seed=13)
+    out, cache = conv_relu_pool_forward_fast(x, w, b, SAME, POOL)
+    assert cache[0][5] == "winograd"
+    (dout,) = frozen(np.random.default_rng(14).standard_normal(out.shape))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    functional = torch.nn.functional
+    t_out = functional.max_pool2d(torch.relu(functional.conv2d(tx, tw, tb, padding=1)), 2)
+    t_out.backward(torch.tensor(dout))
+    assert relative(out, t_out.detach().numpy()) < 1e-14
+    for name, g, t in zip(("dx", "dw", "db"), conv_relu_pool_backward_fast(dout, cache),
+                          (tx, tw, tb), strict=True):  # fmt: skip
+        assert relative(g, t.grad.numpy()) < 1e-13, name
