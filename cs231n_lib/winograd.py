@@ -278,42 +278,53 @@ def backward(da, U, t, compute_dx=True, dx_out=None):
 
 
 def _tiles_backward(dV_signed, x_shape, dtype, dx_out=None):
-    """dx = B dV Bᵀ of every tile, added into the overlapping tiles' pixels, then cropped.
+    """dx = B dV Bᵀ of every tile, added into the pixels of the overlapping tiles.
 
-    dV_signed is ``s_i s_j dV``; the transform below is ``Bᵀ`` with those signs put back,
-    so tile pixel r gets (over i): r=0: V0; r=1: V2 - V1 - V3; r=2: V2 + V3 - V0; r=3: V1
-    (and the same over j for the columns). Returns dx pixel-major, (H, W, N, C), written
-    into dx_out (any strides) when given.
+    dV_signed is ``s_i s_j dV``; the transform below is ``Bᵀ`` with those signs put back, so
+    tile pixel r gets (over i) r=0: V0; r=1: V2 - V1 - V3; r=2: V2 + V3 - V0; r=3: V1, and
+    the same over j for the columns: of the 16 tile pixels, 12 are computed and 4 are views.
+    Tile (i, j) pixel (r, c) is image pixel (2i + r - 1, 2j + c - 1), so each of the 16 goes
+    to one parity of the image's rows and columns; pixels r or c = 0 or 3 of the border
+    tiles fall on the padding and are dropped. Pixels (1, 2) × (1, 2) cover every image pixel
+    exactly once, so they are copied and the other 12 added, always in this order. Returns
+    dx pixel-major, (H, W, N, C), written into dx_out (any strides) when given.
     """
     N, C, H, W = x_shape
     th, tw = H // 2, W // 2
     dV = dV_signed.reshape(4, 4, th, tw, N, C)
-    E = _scratch("E", (4, 4, th, tw, N, C), dtype)  # after the rows: E[r, j]
-    np.copyto(E[0], dV[0])
-    np.subtract(dV[2], dV[1], out=E[1])
-    E[1] -= dV[3]
-    np.add(dV[2], dV[3], out=E[2])
-    E[2] -= dV[0]
-    np.copyto(E[3], dV[1])
-    D = _scratch("D", (4, 4, th, tw, N, C), dtype)  # tile pixel (r, c)
-    np.copyto(D[:, 0], E[:, 0])
-    np.subtract(E[:, 2], E[:, 1], out=D[:, 1])
-    D[:, 1] -= E[:, 3]
-    np.add(E[:, 2], E[:, 3], out=D[:, 2])
-    D[:, 2] -= E[:, 0]
-    np.copyto(D[:, 3], E[:, 1])
-    # Tile (i, j) pixel (r, c) is padded pixel (2i + r, 2j + c): with r = 2·qr + pr, the
-    # pixels of parity (pr, pc) of tile quadrant (qr, qc) are P[pr, pc, i + qr, j + qc].
-    dxp = _scratch("dpadded", (H + 2, W + 2, N, C), dtype)
-    dxp[...] = 0
-    s_h, s_w, s_n, s_c = dxp.strides
-    P = np.lib.stride_tricks.as_strided(
-        dxp, (2, 2, th + 1, tw + 1, N, C), (s_h, s_w, 2 * s_h, 2 * s_w, s_n, s_c)
+    E12 = _scratch("E", (2, 4, th, tw, N, C), dtype)  # tile rows 1 and 2, after the rows
+    np.subtract(dV[2], dV[1], out=E12[0])
+    E12[0] -= dV[3]
+    np.add(dV[2], dV[3], out=E12[1])
+    E12[1] -= dV[0]
+    # Along the columns, for tile rows (0, 3) = dV[0:2] and (1, 2) = E12 at once: the
+    # computed columns 1 and 2; columns 0 and 3 are the views G[:, 0] and G[:, 1].
+    columns = {}
+    for rows, G in (((0, 3), dV[0:2]), ((1, 2), E12)):
+        D = _scratch(f"D{rows}", (2, 2, th, tw, N, C), dtype)  # D[row, column - 1]
+        np.subtract(G[:, 2], G[:, 1], out=D[:, 0])
+        D[:, 0] -= G[:, 3]
+        np.add(G[:, 2], G[:, 3], out=D[:, 1])
+        D[:, 1] -= G[:, 0]
+        for k, r in enumerate(rows):
+            columns[r] = (G[k, 0], D[k, 0], D[k, 1], G[k, 1])
+    dx = np.empty((H, W, N, C), dtype=dtype) if dx_out is None else dx_out
+    s_h, s_w, s_n, s_c = dx.strides
+    parity = np.lib.stride_tricks.as_strided(  # parity[py, px, i, j] = dx[2i + py, 2j + px]
+        dx, (2, 2, th, tw, N, C), (s_h, s_w, 2 * s_h, 2 * s_w, s_n, s_c)
     )
-    for qr in range(2):
-        for qc in range(2):
-            P[:, :, qr : qr + th, qc : qc + tw] += D[2 * qr : 2 * qr + 2, 2 * qc : 2 * qc + 2]
-    if dx_out is None:
-        return dxp[1 : H + 1, 1 : W + 1].copy()
-    np.copyto(dx_out, dxp[1 : H + 1, 1 : W + 1])
-    return dx_out
+    # Tile pixel r: (parity of its image rows, image-row slots, tile slots).
+    rows = [(1, slice(0, th - 1), slice(1, th)), (0, slice(0, th), slice(0, th)),
+            (1, slice(0, th), slice(0, th)), (0, slice(1, th), slice(0, th - 1))]  # fmt: skip
+    cols = [(1, slice(0, tw - 1), slice(1, tw)), (0, slice(0, tw), slice(0, tw)),
+            (1, slice(0, tw), slice(0, tw)), (0, slice(1, tw), slice(0, tw - 1))]  # fmt: skip
+    first = [(1, 1), (1, 2), (2, 1), (2, 2)]
+    for k, (r, c) in enumerate(first + [(r, c) for r in range(4) for c in range(4)
+                                        if (r, c) not in first]):  # fmt: skip
+        (py, image_i, tile_i), (px, image_j, tile_j) = rows[r], cols[c]
+        target, source = parity[py, px, image_i, image_j], columns[r][c][tile_i, tile_j]
+        if k < len(first):
+            np.copyto(target, source)
+        else:
+            target += source
+    return dx
