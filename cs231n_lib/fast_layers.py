@@ -23,9 +23,10 @@ their reference (``tests/test_fast_layers.py`` holds the two equal on random sha
   dx are bit for bit those of the composed layers; dw and db are the same sums taken over the
   positions in another order (equal to float rounding).
 - **Winograd** (:mod:`cs231n_lib.winograd`): a 3×3 "same" convolution of an input with even H
-  and W, at least :data:`~cs231n_lib.winograd.MIN_CHANNELS` channels and
-  :data:`~cs231n_lib.winograd.MIN_FILTERS` filters (conv2 and conv3 of the benchmark net)
-  takes 16 matrix products of inner dimension C instead of one of 9·C: 2.25× fewer
+  and W and at least :data:`~cs231n_lib.winograd.MIN_CHANNELS` channels,
+  :data:`~cs231n_lib.winograd.MIN_FILTERS` filters and :data:`~cs231n_lib.winograd.MIN_PIXELS`
+  pixels (:func:`cs231n_lib.winograd.applies`; conv2 and conv3 of the benchmark net) takes 16
+  matrix products of inner dimension C instead of one of 9·C: 2.25× fewer
   multiplications, the rest additions. Its tiles are the 2×2 pooling windows, so the fused
   layer pools its output as it pools the pooling-order product. ``conv_forward_fast`` takes
   the same path for the same shapes, so fused and composed stay the same bits. Its results
