@@ -539,7 +539,7 @@ def winograd_table(rounds):
 
     conv_param = {"stride": 1, "pad": 1}
     pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
-    saved = threads.THREADS, winograd.MIN_CHANNELS, winograd.MIN_FILTERS
+    saved = threads.THREADS, winograd.MIN_CHANNELS, winograd.MIN_FILTERS, winograd.MIN_PIXELS
     threads.THREADS = 1
     print("\nfused conv-relu-pool layer, 3x3 'same', float32, forward + backward (with dx), one "
           f"thread, CPU time, best of {rounds} alternated rounds (load average "
@@ -562,18 +562,18 @@ def winograd_table(rounds):
             t = {"im2col": np.inf, "winograd": np.inf}
             for _ in range(rounds):
                 for name, minimum in (("im2col", 10**9), ("winograd", 1)):
-                    winograd.MIN_CHANNELS = winograd.MIN_FILTERS = minimum
+                    winograd.MIN_CHANNELS = winograd.MIN_FILTERS = winograd.MIN_PIXELS = minimum
                     run()  # warm: this path's scratch buffers
                     start = time.process_time()
                     run()
                     t[name] = min(t[name], time.process_time() - start)
-            winograd.MIN_CHANNELS, winograd.MIN_FILTERS = saved[1:]
+            winograd.MIN_CHANNELS, winograd.MIN_FILTERS, winograd.MIN_PIXELS = saved[1:]
             taken = winograd.applies((N, C, H, H), (F, C, 3, 3), 1, 1, np.float32)
             print(f"{N:4d} {C:4d} {H:4d} {F:4d} {t['im2col'] * 1e3:10.2f} "
                   f"{t['winograd'] * 1e3:12.2f} {t['im2col'] / t['winograd']:16.2f} "
                   f"{'yes' if taken else 'no':>6s}")  # fmt: skip
     finally:
-        threads.THREADS, winograd.MIN_CHANNELS, winograd.MIN_FILTERS = saved
+        threads.THREADS, winograd.MIN_CHANNELS, winograd.MIN_FILTERS, winograd.MIN_PIXELS = saved
     print("(above 1: Winograd is faster; 'taken': the rule in cs231n_lib/winograd.py applies)")
 
 

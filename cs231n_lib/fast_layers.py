@@ -249,7 +249,8 @@ def _augmented_filters(w, b, dtype):
 
 
 def conv_forward_fast(x, w, b, conv_param):
-    """Forward pass of a convolutional layer as one matrix product (im2col).
+    """Forward pass of a convolutional layer as one matrix product (im2col), or by Winograd for
+    the 3×3 layers where :func:`cs231n_lib.winograd.applies`.
 
     Parameters
     ----------
@@ -262,10 +263,12 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns
     -------
     out : ndarray, shape (N, F, H_out, W_out)
-        Laid out channel-major in memory (see the module docstring).
+        Laid out channel-major in memory (pixel-major on the Winograd path; see the module
+        docstring).
     cache : tuple
         ``(x, w, b, conv_param, cols)``; cols, shape (C*HH*WW + 1, N*H_out*W_out), is the
-        im2col matrix with a last row of ones, kept because the backward pass needs it for dw.
+        im2col matrix with a last row of ones, kept because the backward pass needs it for dw
+        (on the Winograd path, each block's ``((n0, n1), tiles)`` instead).
     """
     if _use_winograd(x, w, b, conv_param):
         out, parts = _winograd_conv_forward(x, w, b)  # parts: each block's Tiles
@@ -277,7 +280,8 @@ def conv_forward_fast(x, w, b, conv_param):
 
 
 def conv_backward_fast(dout, cache, *, compute_dx=True):
-    """Backward pass of :func:`conv_forward_fast`: two matrix products and a col2im.
+    """Backward pass of :func:`conv_forward_fast`: two matrix products and a col2im (or
+    Winograd's backward pass, for its cache).
 
     With out_rows = w_rows @ cols + b: dw_rows = dout_rows @ colsᵀ, db = the row sums of
     dout_rows (both from one product, with cols' row of ones), dcols = w_rowsᵀ @ dout_rows,
@@ -819,7 +823,7 @@ def _winograd_conv_forward(x, w, b):
     N, C, H, W = x.shape
     F = w.shape[0]
     dtype = np.result_type(x, w, b)
-    U, b = winograd.filters(w, dtype), b.astype(dtype, copy=False)
+    U, bias = winograd.filters(w, dtype), b.astype(dtype, copy=False)
     x_pm = x.transpose(2, 3, 0, 1)  # (H, W, N, C): contiguous when x came from this path
     out_pm = np.empty((H, W, N, F), dtype=dtype)
     blocks = _winograd_blocks(x, w)
@@ -828,7 +832,9 @@ def _winograd_conv_forward(x, w, b):
     def block(k):
         n0, n1 = blocks[k]
         t = _winograd_tiles(x_pm, n0, n1, dtype)
-        Y = winograd.forward(U, t, b, _scratch("conv_out", (4, H * W * (n1 - n0) // 4, F), dtype))
+        Y = winograd.forward(
+            U, t, bias, _scratch("conv_out", (4, H * W * (n1 - n0) // 4, F), dtype)
+        )
         Y6 = Y.reshape(2, 2, H // 2, W // 2, n1 - n0, F)  # pixel (2i + a, 2j + b): Y6[a, b, i, j]
         np.copyto(out_pm[:, :, n0:n1].reshape(H // 2, 2, W // 2, 2, n1 - n0, F),
                   Y6.transpose(2, 0, 3, 1, 4, 5))  # fmt: skip
@@ -897,7 +903,7 @@ def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
     F = w.shape[0]
     Hp, Wp = H // 2, W // 2
     dtype = np.result_type(x, w, b)
-    U, b = winograd.filters(w, dtype), b.astype(dtype, copy=False)
+    U, bias = winograd.filters(w, dtype), b.astype(dtype, copy=False)
     x_pm = x.transpose(2, 3, 0, 1)
     out_pm = np.empty((Hp, Wp, N, F), dtype=dtype)
     blocks = _winograd_blocks(x, w)
@@ -907,7 +913,7 @@ def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
         n0, n1 = blocks[k]
         Q = Hp * Wp * (n1 - n0)  # this block's pooled pixels (and tiles)
         t = _winograd_tiles(x_pm, n0, n1, dtype)
-        Y = winograd.forward(U, t, b, _scratch("conv_out", (4, Q, F), dtype))
+        Y = winograd.forward(U, t, bias, _scratch("conv_out", (4, Q, F), dtype))
         pooled = _scratch("pooled", (Q, F), dtype)
         masks = np.empty((4, Q, F), dtype=bool)
         _pool_phases_forward(Y.transpose(2, 0, 1), relu=True, out=pooled.T,

@@ -9,7 +9,7 @@ import inspect
 
 import numpy as np
 import pytest
-from helpers import frozen
+from helpers import BLOCKED_SHAPES, frozen
 
 from cs231n_lib import fast_layers, im2col
 from cs231n_lib.fast_layers import (
@@ -520,15 +520,13 @@ def test_blocked_matmul_is_the_product_and_threads_do_not_change_it(monkeypatch)
             np.testing.assert_array_equal(other, results[0])
 
 
-@pytest.mark.parametrize("x_shape, w_shape", [((32, 64, 8, 8), (128, 64, 3, 3)),
-                                              ((19, 3, 32, 32), (32, 3, 3, 3))],
-                         ids=["conv3-like", "conv1-odd-batch"])  # fmt: skip
+@pytest.mark.parametrize("x_shape, w_shape", BLOCKED_SHAPES.values(), ids=BLOCKED_SHAPES.keys())
 def test_fused_layer_in_blocks_of_images_is_the_same_bits_with_any_threads(x_shape, w_shape):
     # Shapes of the benchmark net, large enough for the fused layer to work on fixed blocks of
     # images, one per thread (fast_layers._batch_blocks), at the real threads.MIN_SIZE. The
-    # first has an inner dimension of 577: OpenBLAS's threaded driver sums that differently
-    # from its one-thread driver, so this also holds that the layers' products never run on
-    # BLAS's own threads, whatever set_blas_threads says.
+    # 4x4 one's im2col product has an inner dimension of 577: OpenBLAS's threaded driver sums
+    # that differently from its one-thread driver, so this also holds that the layers'
+    # products never run on BLAS's own threads, whatever set_blas_threads says.
     rng = np.random.default_rng(21)
     x, w, b = frozen(rng.standard_normal(x_shape).astype(np.float32),
                      rng.standard_normal(w_shape).astype(np.float32),
