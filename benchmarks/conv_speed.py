@@ -343,8 +343,11 @@ class Breakdown:
             ("_matmul", "matmul"),
             ("im2col", "im2col"),
             ("im2col_pool_order", "im2col"),
+            ("phase_planes", "im2col"),  # the pixel-major path's padded input
+            ("im2col_pixel_major", "im2col"),
             ("col2im", "col2im"),
             ("col2im_pool_order", "col2im"),
+            ("col2im_pixel_major", "col2im"),
             ("_pool2x2_forward", "pool"),
             ("_pool2x2_backward", "pool"),
             ("_pool_phases_forward", "pool"),

@@ -16,12 +16,15 @@ their reference (``tests/test_fast_layers.py`` holds the two equal on random sha
 - ``conv_relu_pool_forward_fast`` / ``conv_relu_pool_backward_fast``: the three in one pass
   over memory fewer each way (used by :mod:`cs231n_lib.layer_utils`). For a "same"
   convolution (stride 1, e.g. 3×3 with pad 1) of an input with even H and W, the usual case,
-  the im2col columns come in **pooling order** (:func:`cs231n_lib.im2col.im2col_pool_order`):
-  the matrix product then writes the four pixels of every 2×2 window into four contiguous
-  blocks, the pool is three ``np.maximum`` calls over long rows instead of strided views with
-  W/2-element inner loops, and its backward pass writes four contiguous blocks. The output and
-  dx are bit for bit those of the composed layers; dw and db are the same sums taken over the
-  positions in another order (equal to float rounding).
+  the im2col columns come in **pooling order**, pixel-major
+  (:func:`cs231n_lib.im2col.im2col_pixel_major`): the matrix product then writes the four
+  pixels of every 2×2 window into four contiguous blocks, the pool is three ``np.maximum``
+  calls over long rows instead of strided views with W/2-element inner loops, and its
+  backward pass writes four contiguous blocks. The output and dx are bit for bit those of the
+  composed layers; dw and db are the same sums taken over the positions in another order
+  (equal to float rounding). (The batchnorm layers of :mod:`cs231n_lib.layer_utils` use the
+  channel-major pooling order of :func:`cs231n_lib.im2col.im2col_pool_order`, whose rows
+  batchnorm's per-channel sums read.)
 - **Winograd** (:mod:`cs231n_lib.winograd`): a 3×3 "same" convolution of an input with even H
   and W and at least :data:`~cs231n_lib.winograd.MIN_CHANNELS` channels,
   :data:`~cs231n_lib.winograd.MIN_FILTERS` filters and :data:`~cs231n_lib.winograd.MIN_PIXELS`
@@ -37,9 +40,10 @@ but their memory is laid out channel-major, (C, N, H, W): ``out.transpose(1, 0, 
 contiguous array. That is the order in which the matrix product ``w_rows @ cols`` produces a
 convolution's output, (F, N*H_out*W_out), so no transpose copy is needed, and it is the order
 im2col and col2im read and write, so a stack of fast layers never transposes a whole
-activation. (The Winograd path's arrays are pixel-major, (H, W, N, C), for the reason given
-in :func:`_use_winograd`; every function reads any layout.) Values, shapes and dtypes are
-exactly those of the naive layers; only ``x.flags['C_CONTIGUOUS']`` tells the difference.
+activation. The fused conv-relu-pool layer and the Winograd path return pixel-major arrays,
+(H, W, N, C) in memory, for the reason given in :func:`_use_winograd` (the fused layer's dx
+is (C, H, W, N)); every function reads any layout. Values, shapes and dtypes are exactly
+those of the naive layers; only ``x.flags['C_CONTIGUOUS']`` tells the difference.
 
 **Threads.** The layers' memory-bound passes split their channels between the threads of
 :mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
@@ -66,9 +70,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 from cs231n_lib import i18n, threads, winograd
 from cs231n_lib.im2col import (
     col2im,
+    col2im_pixel_major,
     col2im_pool_order,
     im2col,
+    im2col_pixel_major,
     im2col_pool_order,
+    phase_planes,
     pool_order_applies,
 )
 from cs231n_lib.layers import conv_output_size
@@ -609,7 +616,8 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     Returns
     -------
     out : ndarray, shape (N, F, H_out/2, W_out/2)
-        Channel-major in memory.
+        Pixel-major in memory on the pooling-order and Winograd paths, channel-major
+        otherwise (see the module docstring).
     cache : tuple
         ``(conv_cache, pool_cache, out)``: the caches of conv_forward_fast and
         max_pool_forward_fast, and out itself (the ReLU's mask is out > 0).
@@ -633,16 +641,8 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     if _use_winograd(x, w, b, conv_param):  # 3x3 "same", enough channels: see winograd.py
         return _winograd_relu_pool_forward(x, w, b, conv_param, pool_param)
     if _use_pool_order(x.shape, w.shape, conv_param):
-        # The usual case: columns in pooling order, the pool on contiguous blocks.
-        blocks = _batch_blocks(N, F * (w[0].size + 1) * N * H_out * W_out)
-        if blocks is not None:  # a large batch: one block of images per thread
-            return _conv_relu_pool_blocks_forward(x, w, b, conv_param, pool_param, blocks)
-        prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
-        _, cols, _ = _conv_product(x, w, b, conv_param, out=prod, pool_order=True)
-        pooled, masks = _pool_phases_forward(prod.reshape(F, 4, -1), relu=True)  # (F, P/4)
-        out = pooled.reshape(F, N, H_out // 2, W_out // 2).swapaxes(0, 1)
-        conv_cache = (x, w, b, conv_param, cols, "pool order")  # see conv_backward_fast
-        return out, (conv_cache, (pool_shape, dtype, pool_param, masks), out)
+        # The usual case: pixel-major columns in pooling order, the pool on contiguous blocks.
+        return _pixel_major_relu_pool_forward(x, w, b, conv_param, pool_param)
     prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
     _, cols, _ = _conv_product(x, w, b, conv_param, out=prod)
     pooled, masks = _pool2x2_forward(prod.reshape(F, N, H_out, W_out))  # (F, N, H/2, W/2)
@@ -652,65 +652,6 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
     conv_cache = (x, w, b, conv_param, cols)
     pool_cache = (pool_shape, dtype, pool_param, masks)
     return out, (conv_cache, pool_cache, out)
-
-
-def _conv_relu_pool_blocks_forward(x, w, b, conv_param, pool_param, blocks):
-    """conv_relu_pool_forward_fast in pooling order, one block of images per thread.
-
-    Each block's im2col, matrix product and pool run in one thread, one after the other, so
-    the threads meet once per layer instead of once per pass. Every output value is still one
-    dot product of a filter with a window, whatever block its column is in, so the output is
-    the same bits as the whole batch's (and as the composed layers'). The cache holds each
-    block's columns: ``((n0, n1), cols)`` pairs in place of the one cols array.
-    """
-    N, _, H, W = x.shape  # a "same" convolution: the output is H x W too
-    F = w.shape[0]
-    Hp, Wp = H // 2, W // 2
-    dtype = np.result_type(x, w, b)
-    w_aug = _augmented_filters(w, b, dtype)
-    out_rows = np.empty((F, N * Hp * Wp), dtype=dtype)  # pooled, (F, (n, i, j))
-    masks = np.empty((F, 4, N * Hp * Wp), dtype=bool)
-    cols = [None] * len(blocks)
-
-    def block(k):
-        n0, n1 = blocks[k]
-        lo, hi = n0 * Hp * Wp, n1 * Hp * Wp  # this block's pooled columns
-        cols[k] = _conv_columns(x[n0:n1], w, b, conv_param, pool_order=True)
-        prod = _scratch("conv_out", (F, 4 * (hi - lo)), dtype)  # this thread's buffer
-        _matmul(w_aug, cols[k], out=prod)
-        _pool_phases_forward(prod.reshape(F, 4, hi - lo), relu=True, out=out_rows[:, lo:hi],
-                             masks=masks[:, :, lo:hi])  # fmt: skip
-
-    _each_block(block, len(blocks))
-    out = out_rows.reshape(F, N, Hp, Wp).swapaxes(0, 1)  # (N, F, H/2, W/2)
-    conv_cache = (x, w, b, conv_param, tuple(zip(blocks, cols, strict=True)), "pool order")
-    return out, (conv_cache, ((N, F, H, W), dtype, pool_param, masks), out)
-
-
-def _conv_relu_pool_blocks_backward(dout_cm, out_cm, masks, conv_cache, compute_dx):
-    """The backward pass of :func:`_conv_relu_pool_blocks_forward`, one block per thread.
-
-    Each block's pool and ReLU backward, its dw partial product, dcols and col2im run in one
-    thread; dx of a block's images depends on those images only, so dx is the same bits as
-    the whole batch's. dw and db are the blocks' partial sums added in block order.
-    """
-    x, w, b, conv_param, parts, _ = conv_cache
-    N, C, H, W = x.shape
-    F = w.shape[0]
-    Hp, Wp = H // 2, W // 2
-    da_dtype = np.result_type(dout_cm, out_cm)
-    out_rows = out_cm.reshape(F, N * Hp * Wp)
-
-    def block_da(k):
-        (n0, n1), _ = parts[k]
-        lo, hi = n0 * Hp * Wp, n1 * Hp * Wp
-        d = dout_cm[:, n0:n1].reshape(F, hi - lo)  # a copy here if dout is not channel-major
-        da = _pool_phases_backward(d, masks[:, :, lo:hi], relu_out=out_rows[:, lo:hi])
-        return da.reshape(F, 4 * (hi - lo))  # (F, (a, b, n, i, j)) of this block
-
-    dtype = np.result_type(parts[0][1], da_dtype)
-    db_dtype = np.result_type(b, dout_cm)
-    return _conv_blocks_backward(block_da, conv_cache, dtype, db_dtype, compute_dx)
 
 
 def _conv_blocks_backward(block_da, conv_cache, dtype, db_dtype, compute_dx):
@@ -774,18 +715,100 @@ def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
     conv_cache, pool_cache, out = cache
     if len(conv_cache) == 6 and conv_cache[5] == "winograd":
         return _winograd_relu_pool_backward(dout, out, conv_cache, compute_dx)
+    if len(conv_cache) == 6:  # pixel-major columns in pooling order
+        return _pixel_major_relu_pool_backward(dout, out, conv_cache, compute_dx)
     (N, F, H_out, W_out), dtype, _, masks = pool_cache
     out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out/2, W_out/2)
-    if len(conv_cache) == 6 and isinstance(conv_cache[4], tuple):  # blocks of images
-        return _conv_relu_pool_blocks_backward(dout_cm, out_cm, masks, conv_cache, compute_dx)
-    if len(conv_cache) == 6:  # columns in pooling order
-        P4 = N * (H_out // 2) * (W_out // 2)
-        dout_rows = dout_cm.reshape(F, P4)  # a copy only if dout is not channel-major
-        da = _pool_phases_backward(dout_rows, masks, relu_out=out_cm.reshape(F, P4))
-        return _conv_backward_pool_order(da.reshape(F, 4 * P4), conv_cache, compute_dx)
     da_cm = _scratch("pool_grad", (F, N, H_out, W_out), np.result_type(dtype, dout))
     _pool2x2_backward(dout_cm, masks, da_cm, relu_out=out_cm)  # ReLU and pool backward
     return conv_backward_fast(da_cm.swapaxes(0, 1), conv_cache, compute_dx=compute_dx)
+
+
+# ---- Pixel-major im2col: the fused layer where Winograd does not apply (cs231n_lib.im2col) ----
+
+
+def _pixel_major_relu_pool_forward(x, w, b, conv_param, pool_param):
+    """conv_relu_pool_forward_fast with pixel-major columns in pooling order (a "same"
+    convolution of an input with even H and W: the benchmark net's conv1, the 7×7 layer of
+    ThreeLayerConvNet), one block of images per thread.
+
+    Each block's phase planes, im2col, product and pool run in one thread
+    (:func:`cs231n_lib.im2col.im2col_pixel_major`): the product ``colsᵀ @ [w_rows, b]ᵀ``
+    writes the four pixels of every window into four contiguous (H/2·W/2·n, F) blocks, and
+    the pooled output is pixel-major, (H/2, W/2, N, F) in memory, as a Winograd layer after it
+    reads its input. Every output value is the dot product of a filter with a window, summed
+    in the same order as by ``w_rows @ cols``, so out (and dx) are the composed layers' bits,
+    with any number of threads. The conv cache holds each block's columns and pool masks:
+    ``((n0, n1), cols, masks)``.
+    """
+    N, C, H, W = x.shape  # a "same" convolution: the output is H x W too
+    F, _, HH, WW = w.shape
+    Hp, Wp = H // 2, W // 2
+    dtype = np.result_type(x, w, b)
+    w_aug = _augmented_filters(w, b, dtype)  # (F, C*HH*WW + 1)
+    out_pm = np.empty((Hp, Wp, N, F), dtype=dtype)
+    blocks = _batch_blocks(N, F * (w[0].size + 1) * N * H * W) or [(0, N)]
+    parts = [None] * len(blocks)
+
+    def block(k):
+        n0, n1 = blocks[k]
+        Q = Hp * Wp * (n1 - n0)  # this block's pooled pixels
+        xs = phase_planes(x[n0:n1], conv_param["pad"], dtype)
+        cols = im2col_pixel_major(xs, HH, WW, (H, W))  # (C*HH*WW + 1, 4Q)
+        prod = _matmul(cols.T, w_aug.T, out=_scratch("conv_out", (4 * Q, F), dtype))
+        pooled = _scratch("pooled", (Q, F), dtype)
+        masks = np.empty((4, Q, F), dtype=bool)
+        _pool_phases_forward(prod.reshape(4, Q, F).transpose(2, 0, 1), relu=True,
+                             out=pooled.T, masks=masks.transpose(2, 0, 1))  # fmt: skip
+        np.copyto(out_pm[:, :, n0:n1], pooled.reshape(Hp, Wp, n1 - n0, F))
+        parts[k] = ((n0, n1), cols, masks)
+
+    _each_block(block, len(blocks))
+    out = out_pm.transpose(2, 3, 0, 1)  # (N, F, H/2, W/2)
+    conv_cache = (x, w, b, conv_param, tuple(parts), "pixel-major")
+    return out, (conv_cache, ((N, F, H, W), dtype, pool_param, None), out)
+
+
+def _pixel_major_relu_pool_backward(dout, out, conv_cache, compute_dx):
+    """The backward pass of :func:`_pixel_major_relu_pool_forward`, one block per thread.
+
+    Each block's pool and ReLU backward, its partial [dw, db], and with ``compute_dx`` its
+    dcols and col2im, run in one thread; dx of a block's images depends on those images
+    only, so it is the same bits as the whole batch's. The partials are added in block order,
+    so dw and db do not depend on the number of threads. dx is (C, H, W, N) in memory.
+    """
+    x, w, b, conv_param, parts, _ = conv_cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    K = C * HH * WW
+    Hp, Wp = H // 2, W // 2
+    dtype = np.result_type(parts[0][1], dout, out)
+    dout_pm, out_pm = dout.transpose(2, 3, 0, 1), out.transpose(2, 3, 0, 1)
+    dwb = np.empty((len(parts), K + 1, F), dtype=dtype)  # each block's [dw, db]ᵀ
+    dx_t = np.empty((C, H, W, N), dtype=dtype) if compute_dx else None
+    w_rows = w.reshape(F, K).astype(dtype, copy=False)
+
+    def block(k):
+        (n0, n1), cols, masks = parts[k]
+        Q = Hp * Wp * (n1 - n0)
+        d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
+        relu_out = out_pm[:, :, n0:n1].reshape(Q, F)
+        da = _scratch("pool_grad", (4 * Q, F), dtype)  # in the order of cols' columns
+        _pool_phases_backward(d.T, masks.transpose(2, 0, 1), relu_out=relu_out.T,
+                              out=da.reshape(4, Q, F).transpose(2, 0, 1))  # fmt: skip
+        _matmul(cols, da, out=dwb[k])
+        if dx_t is not None:
+            dcols = _matmul(w_rows.T, da.T, out=_scratch("dcols", (K, 4 * Q), dtype))
+            col2im_pixel_major(dcols, (n1 - n0, C, H, W), HH, WW, conv_param["pad"],
+                               out=dx_t[..., n0:n1])  # fmt: skip
+
+    _each_block(block, len(parts))
+    dwb_t = dwb[0]
+    for partial in dwb[1:]:  # in block order
+        dwb_t += partial
+    dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)  # (F, C, HH, WW)
+    db = dwb_t[K].astype(np.result_type(b, dout), copy=False)  # (F,)
+    return (None if dx_t is None else dx_t.transpose(3, 0, 1, 2)), dw, db
 
 
 # ---- Winograd: 3x3 "same" convolutions with enough channels (cs231n_lib.winograd) ----

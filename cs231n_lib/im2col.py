@@ -402,3 +402,134 @@ def col2im_pool_order(dcols, x_shape, HH, WW, pad, out=None):
 
     threads.split(add_channels, C, blocks.size)
     return dx.transpose(1, 0, 2, 3)
+
+
+# ---- Pixel-major columns (the fused conv-relu-pool layer's im2col path) ----
+#
+# The pooling-order columns above are channel-major, as (c, n, i, j): each copy is a shifted
+# copy of a whole phase plane, but the padding makes every copy a few more calls (zeroing the
+# rows and columns that read outside x), and the output comes out channel-major, which the
+# Winograd layer after it (cs231n_lib.winograd, pixel-major) has to gather.
+#
+# Here the image index moves innermost: the padded input is split into its four phases once,
+# laid out (C, 2, 2, Hq, Wq, n), with the padding in it as zeros. The columns are ordered
+# (a, b, i, j, n) -- output pixel (2i + a, 2j + b) of image n -- so that each (kernel offset,
+# output phase) block of cols is one copy of a (C, H/2, W/2·n) slice of a phase plane, rows
+# of W/2·n contiguous numbers and nothing to zero. The product cols.T @ w_rows.T then comes
+# out pixel-major, (2, 2, H/2, W/2, n, F), the four pixels of every pooling window in four
+# contiguous blocks: the pool is three np.maximum calls, and its output (H/2, W/2, n, F) is the
+# Winograd layer's own layout.
+
+
+def phase_planes(x, pad, dtype):
+    """x zero-padded by pad on every side and split by the parity of its rows and columns.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n, C, H, W), any strides; H + 2*pad and W + 2*pad even
+    pad : int
+    dtype : numpy dtype of the result
+
+    Returns
+    -------
+    xs : ndarray, shape (C, 2, 2, (H + 2 pad)/2, (W + 2 pad)/2, n)
+        ``xs[c, s, t, u, v, k] = xpad[k, c, 2u + s, 2v + t]``; a new array.
+    """
+    n, C, H, W = x.shape
+    Hq, Wq = (H + 2 * pad) // 2, (W + 2 * pad) // 2
+    xs = np.zeros((C, 2, 2, Hq, Wq, n), dtype=dtype)
+    xt = x.transpose(1, 2, 3, 0)  # (C, H, W, n)
+    for s in range(2):
+        u0 = (pad - s + 1) // 2  # the first phase row inside x: 2*u0 + s >= pad
+        r0 = 2 * u0 + s - pad  # the row of x it holds
+        rows = len(range(r0, H, 2))
+        for t in range(2):
+            v0 = (pad - t + 1) // 2
+            c0 = 2 * v0 + t - pad
+            xs[:, s, t, u0 : u0 + rows, v0 : v0 + len(range(c0, W, 2))] = xt[:, r0::2, c0::2]
+    return xs
+
+
+def _unphase(xs, pad, out):
+    """The inverse of :func:`phase_planes` without the padding: out (C, H, W, n), any strides."""
+    C, H, W, n = out.shape
+    for s in range(2):
+        u0 = (pad - s + 1) // 2
+        r0 = 2 * u0 + s - pad
+        rows = len(range(r0, H, 2))
+        for t in range(2):
+            v0 = (pad - t + 1) // 2
+            c0 = 2 * v0 + t - pad
+            out[:, r0::2, c0::2] = xs[:, s, t, u0 : u0 + rows, v0 : v0 + len(range(c0, W, 2))]
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _pixel_major_plan(HH, WW):
+    """(m, phase, s, t, du, dv) for every kernel offset (p, q) (m = p*WW + q, row-major) and
+    output phase (a, b) (phase = 2a + b) inside it: block (m, phase) of the columns is phase
+    plane (s, t) shifted by (du, dv), since output row 2i + a reads padded row
+    2i + a + p = 2(i + du) + s."""
+    plan = []
+    for p in range(HH):
+        for q in range(WW):
+            for a in range(2):
+                s, du = (a + p) % 2, (a + p) // 2
+                for b in range(2):
+                    t, dv = (b + q) % 2, (b + q) // 2
+                    plan.append((p * WW + q, 2 * a + b, s, t, du, dv))
+    return tuple(plan)
+
+
+def im2col_pixel_major(xs, HH, WW, out_hw):
+    """im2col of a "same" convolution in pixel-major pooling order, with a last row of ones.
+
+    Parameters
+    ----------
+    xs : ndarray, shape (C, 2, 2, Hq, Wq, n)
+        The input's phase planes (:func:`phase_planes`).
+    HH, WW : int
+        Window size.
+    out_hw : tuple
+        (H_out, W_out) of the convolution, both even.
+
+    Returns
+    -------
+    cols : ndarray, shape (C*HH*WW + 1, 4*H_out/2*W_out/2*n)
+        ``cols[(c, p, q), (a, b, i, j, k)] = xpad[k, c, 2i + a + p, 2j + b + q]``: the columns
+        of :func:`im2col`, reordered; the last row is ones (the bias).
+    """
+    C, n = xs.shape[0], xs.shape[-1]
+    Hp, Wp = out_hw[0] // 2, out_hw[1] // 2
+    K = C * HH * WW
+    cols = np.empty((K + 1, 4 * Hp * Wp * n), dtype=xs.dtype)
+    cols[K] = 1
+    blocks = cols[:K].reshape(C, HH * WW, 4, Hp, Wp, n)  # a view
+    for m, phase, s, t, du, dv in _pixel_major_plan(HH, WW):
+        blocks[:, m, phase] = xs[:, s, t, du : du + Hp, dv : dv + Wp]
+    return cols
+
+
+def col2im_pixel_major(dcols, x_shape, HH, WW, pad, out):
+    """The adjoint of :func:`im2col_pixel_major` (after :func:`phase_planes`): dx into out.
+
+    Parameters
+    ----------
+    dcols : ndarray, shape (C*HH*WW, 4*H/2*W/2*n), in the order of im2col_pixel_major's rows
+        and columns (a "same" convolution: H_out, W_out = H, W)
+    x_shape : tuple
+        (n, C, H, W) of the images.
+    out : ndarray, shape (C, H, W, n), any strides
+        Where dx is written (and returned).
+
+    Every pixel collects its sum in the same order as in :func:`col2im` (kernel offsets in
+    row-major order, starting from zero), so the two give the same dx bit for bit.
+    """
+    n, C, H, W = x_shape
+    Hp, Wp = H // 2, W // 2
+    dxs = np.zeros((C, 2, 2, (H + 2 * pad) // 2, (W + 2 * pad) // 2, n), dtype=dcols.dtype)
+    blocks = dcols.reshape(C, HH * WW, 4, Hp, Wp, n)
+    for m, phase, s, t, du, dv in _pixel_major_plan(HH, WW):
+        target = dxs[:, s, t, du : du + Hp, dv : dv + Wp]
+        target += blocks[:, m, phase]
+    return _unphase(dxs, pad, out)

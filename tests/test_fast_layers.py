@@ -260,10 +260,12 @@ def test_fused_layer_equals_the_fast_layers_composed(monkeypatch, pool_order):
             np.testing.assert_array_equal(g, g_ref)
 
 
-@pytest.mark.parametrize(
-    "x_shape, k", [((2, 3, 8, 6), 3), ((3, 2, 4, 4), 5), ((2, 4, 8, 8), 7), ((1, 1, 2, 2), 3),
-                   ((2, 3, 6, 10), 1), ((4, 16, 8, 8), 3)],
-)  # fmt: skip
+POOL_ORDER_CASES = [((2, 3, 8, 6), 3), ((3, 2, 4, 4), 5), ((2, 4, 8, 8), 7), ((1, 1, 2, 2), 3),
+                    ((2, 3, 6, 10), 1), ((4, 16, 8, 8), 3)]  # fmt: skip
+"""(x_shape, k): "same" k×k convolutions (pad (k - 1)/2) of inputs with even H and W."""
+
+
+@pytest.mark.parametrize("x_shape, k", POOL_ORDER_CASES)
 @pytest.mark.parametrize("n_threads", [1, 3])
 def test_pool_order_im2col_is_a_column_permutation_and_col2im_is_bitwise_col2im(
     monkeypatch, x_shape, k, n_threads
@@ -288,6 +290,32 @@ def test_pool_order_im2col_is_a_column_permutation_and_col2im_is_bitwise_col2im(
     dx_pool = im2col.col2im_pool_order(to_pool_order(dcols), x_shape, k, k, pad)
     np.testing.assert_array_equal(dx_pool, dx)  # same sums in the same order
     assert dx_pool.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("x_shape, k", POOL_ORDER_CASES)
+def test_pixel_major_im2col_is_a_column_permutation_and_col2im_is_bitwise_col2im(x_shape, k):
+    # The fused layer's columns: image index innermost, (a, b, i, j, n), from the padded
+    # phase planes; its col2im must add every pixel's terms in col2im's order (same bits).
+    N, C, H, W = x_shape
+    pad = (k - 1) // 2
+    rng = np.random.default_rng(16)
+    (x,) = frozen(rng.standard_normal(x_shape).astype(np.float32))
+    cols = im2col_fn(x, k, k, 1, pad, ones_row=True)
+
+    def to_pixel_major(a):  # columns (n, 2i + a, 2j + b) -> (a, b, i, j, n)
+        a6 = a.reshape(-1, N, H // 2, 2, W // 2, 2)
+        return np.ascontiguousarray(a6.transpose(0, 3, 5, 2, 4, 1)).reshape(a.shape[0], -1)
+
+    xs = im2col.phase_planes(x, pad, np.float32)
+    assert xs.shape == (C, 2, 2, (H + 2 * pad) // 2, (W + 2 * pad) // 2, N)
+    np.testing.assert_array_equal(im2col.im2col_pixel_major(xs, k, k, (H, W)),
+                                  to_pixel_major(cols))  # fmt: skip
+    dcols = rng.standard_normal((C * k * k, cols.shape[1])).astype(np.float32)
+    dx = col2im(dcols, x_shape, k, k, 1, pad)
+    out = np.full((C, H, W, N), np.nan, dtype=np.float32)  # every entry must be written
+    dx_pm = im2col.col2im_pixel_major(to_pixel_major(dcols), x_shape, k, k, pad, out=out)
+    np.testing.assert_array_equal(out.transpose(3, 0, 1, 2), dx)  # same sums, same order
+    assert dx_pm is out
 
 
 def test_pool_order_refuses_what_it_cannot_do():
@@ -365,13 +393,13 @@ def test_compute_dx_false_skips_dx_only():
         np.testing.assert_array_equal(db, db2)
 
 
-def test_outputs_are_channel_major_and_the_scratch_is_never_returned():
+def test_outputs_are_pixel_major_and_the_scratch_is_never_returned():
     rng = np.random.default_rng(11)
     x, w, b = frozen(rng.standard_normal((4, 3, 8, 8)), rng.standard_normal((5, 3, 3, 3)),
                      rng.standard_normal(5))  # fmt: skip
     conv_param, pool = {"stride": 1, "pad": 1}, {"pool_height": 2, "pool_width": 2, "stride": 2}
     out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
-    assert out.transpose(1, 0, 2, 3).flags["C_CONTIGUOUS"]
+    assert out.transpose(2, 3, 0, 1).flags["C_CONTIGUOUS"]  # (H, W, N, C), as Winograd reads
     first = out.copy()
     out2, _ = conv_relu_pool_forward(x, 2 * w, b, conv_param, pool)  # reuses the scratch
     np.testing.assert_array_equal(out, first)  # the first result is untouched
