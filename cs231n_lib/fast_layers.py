@@ -433,7 +433,8 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
         n (the product of :func:`cs231n_lib.im2col.im2col_pool_order`'s columns): the four
         pixels of every window sit in four contiguous blocks.
     relu : bool
-        Apply a ReLU to the pooled values (in place, same values as pooling after a ReLU).
+        Apply a ReLU to the pooled values (in place, same values as pooling after a ReLU),
+        and fold its backward pass into the masks.
 
     out, masks : ndarray, optional
         Where to write the results (any strides), e.g. the columns of a block of images.
@@ -443,7 +444,9 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
     out : ndarray, shape (F, P)
     masks : ndarray of bool, shape (F, 4, P)
         ``masks[f, k]`` is True where window pixel k = 2a + b holds the window's first
-        maximum in row-major order, as in :func:`_pool2x2_forward`.
+        maximum in row-major order, as in :func:`_pool2x2_forward`; with ``relu``, only where
+        that maximum is also positive. Either way, the pixels the gradient goes to: the
+        backward pass is ``dout * mask`` alone (bool passes here save two float passes there).
     """
     F, _, P = prod.shape
     if out is None:
@@ -468,27 +471,27 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
         np.logical_and(lower, right_bottom, out=m[:, 3])  # lower and right
         if relu:
             np.maximum(out[c0:c1], 0, out=out[c0:c1])
+            positive = out[c0:c1] > 0  # the ReLU passes the gradient here only
+            for k in range(4):
+                np.logical_and(m[:, k], positive, out=m[:, k])
 
     threads.split(pool_channels, F, prod.size)  # channel ranges in parallel threads
     return out, masks
 
 
-def _pool_phases_backward(dout_rows, masks, relu_out=None, name="pool_grad", out=None):
+def _pool_phases_backward(dout_rows, masks, dtype=None, name="pool_grad", out=None):
     """The gradient of :func:`_pool_phases_forward`, (F, 4, P), in a scratch buffer called name
-    (or in ``out``, any strides).
+    (or in ``out``, any strides), of dtype (default dout_rows').
 
     dout_rows (F, P), any strides, goes to each window's first maximum (``dout * mask``
-    per window pixel, see :func:`_pool2x2_backward`); with ``relu_out`` (F, P) it first passes
-    the ReLU's backward.
+    per window pixel, see :func:`_pool2x2_backward`), the ReLU's backward included when the
+    forward pass had ``relu`` (its masks say where).
     """
     F, _, P = masks.shape
-    dtype = dout_rows.dtype if relu_out is None else np.result_type(dout_rows, relu_out)
-    da = _scratch(name, (F, 4, P), dtype) if out is None else out
+    da = _scratch(name, (F, 4, P), dtype or dout_rows.dtype) if out is None else out
 
     def scatter_channels(c0, c1):
         d = dout_rows[c0:c1]
-        if relu_out is not None:
-            d = np.multiply(d, relu_out[c0:c1] > 0)  # ReLU backward
         for k in range(4):
             np.multiply(d, masks[c0:c1, k], out=da[c0:c1, k])
 
@@ -714,9 +717,9 @@ def conv_relu_pool_backward_fast(dout, cache, *, compute_dx=True):
     """
     conv_cache, pool_cache, out = cache
     if len(conv_cache) == 6 and conv_cache[5] == "winograd":
-        return _winograd_relu_pool_backward(dout, out, conv_cache, compute_dx)
+        return _winograd_relu_pool_backward(dout, conv_cache, compute_dx)
     if len(conv_cache) == 6:  # pixel-major columns in pooling order
-        return _pixel_major_relu_pool_backward(dout, out, conv_cache, compute_dx)
+        return _pixel_major_relu_pool_backward(dout, conv_cache, compute_dx)
     (N, F, H_out, W_out), dtype, _, masks = pool_cache
     out_cm, dout_cm = out.swapaxes(0, 1), dout.swapaxes(0, 1)  # (F, N, H_out/2, W_out/2)
     da_cm = _scratch("pool_grad", (F, N, H_out, W_out), np.result_type(dtype, dout))
@@ -769,7 +772,7 @@ def _pixel_major_relu_pool_forward(x, w, b, conv_param, pool_param):
     return out, (conv_cache, ((N, F, H, W), dtype, pool_param, None), out)
 
 
-def _pixel_major_relu_pool_backward(dout, out, conv_cache, compute_dx):
+def _pixel_major_relu_pool_backward(dout, conv_cache, compute_dx):
     """The backward pass of :func:`_pixel_major_relu_pool_forward`, one block per thread.
 
     Each block's pool and ReLU backward, its partial [dw, db], and with ``compute_dx`` its
@@ -782,8 +785,8 @@ def _pixel_major_relu_pool_backward(dout, out, conv_cache, compute_dx):
     F, _, HH, WW = w.shape
     K = C * HH * WW
     Hp, Wp = H // 2, W // 2
-    dtype = np.result_type(parts[0][1], dout, out)
-    dout_pm, out_pm = dout.transpose(2, 3, 0, 1), out.transpose(2, 3, 0, 1)
+    dtype = np.result_type(parts[0][1], dout)
+    dout_pm = dout.transpose(2, 3, 0, 1)
     dwb = np.empty((len(parts), K + 1, F), dtype=dtype)  # each block's [dw, db]ᵀ
     dx_t = np.empty((C, H, W, N), dtype=dtype) if compute_dx else None
     w_rows = w.reshape(F, K).astype(dtype, copy=False)
@@ -792,10 +795,9 @@ def _pixel_major_relu_pool_backward(dout, out, conv_cache, compute_dx):
         (n0, n1), cols, masks = parts[k]
         Q = Hp * Wp * (n1 - n0)
         d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
-        relu_out = out_pm[:, :, n0:n1].reshape(Q, F)
         da = _scratch("pool_grad", (4 * Q, F), dtype)  # in the order of cols' columns
-        _pool_phases_backward(d.T, masks.transpose(2, 0, 1), relu_out=relu_out.T,
-                              out=da.reshape(4, Q, F).transpose(2, 0, 1))  # fmt: skip
+        _pool_phases_backward(d.T, masks.transpose(2, 0, 1),
+                              out=da.reshape(4, Q, F).transpose(2, 0, 1))  # ReLU and pool
         _matmul(cols, da, out=dwb[k])
         if dx_t is not None:
             dcols = _matmul(w_rows.T, da.T, out=_scratch("dcols", (K, 4 * Q), dtype))
@@ -950,23 +952,22 @@ def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
     return out, (conv_cache, ((N, F, H, W), dtype, pool_param, None), out)
 
 
-def _winograd_relu_pool_backward(dout, out, conv_cache, compute_dx):
+def _winograd_relu_pool_backward(dout, conv_cache, compute_dx):
     """The backward pass of :func:`_winograd_relu_pool_forward`: each block's pool and ReLU
     backward, then :func:`_winograd_blocks_backward`, in the same thread."""
     x, w, b, _, parts, _ = conv_cache
     F = w.shape[0]
     Hp, Wp = x.shape[2] // 2, x.shape[3] // 2
     dtype = np.result_type(parts[0][1].dtype, dout)
-    dout_pm, out_pm = dout.transpose(2, 3, 0, 1), out.transpose(2, 3, 0, 1)
+    dout_pm = dout.transpose(2, 3, 0, 1)
 
     def block_da(k):
         (n0, n1), _, masks = parts[k]
         Q = Hp * Wp * (n1 - n0)
         d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
-        relu_out = out_pm[:, :, n0:n1].reshape(Q, F)
         da = _scratch("pool_grad", (4, Q, F), dtype)
-        _pool_phases_backward(d.T, masks.transpose(2, 0, 1), relu_out=relu_out.T,
-                              out=da.transpose(2, 0, 1))  # fmt: skip
+        _pool_phases_backward(d.T, masks.transpose(2, 0, 1),
+                              out=da.transpose(2, 0, 1))  # ReLU and pool backward
         return da
 
     return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, dout, compute_dx)

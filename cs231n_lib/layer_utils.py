@@ -359,14 +359,13 @@ def _conv_bn_relu_pool_blocks_backward(dout, cache, compute_dx):
     N, _, H, W = x.shape
     F = w.shape[0]
     Q = (H // 2) * (W // 2)
-    dout_cm, out_rows = dout.swapaxes(0, 1), out.swapaxes(0, 1).reshape(F, N * Q)
+    dout_cm = dout.swapaxes(0, 1)
     dy = np.empty((F, 4 * N * Q), dtype=np.result_type(bn_cache[0], dout))
 
     def pool(k):
         (n0, n1), _ = parts[k]
         d = dout_cm[:, n0:n1].reshape(F, (n1 - n0) * Q)  # a copy here if not channel-major
         _pool_phases_backward(d, masks[:, :, n0 * Q : n1 * Q],
-                              relu_out=out_rows[:, n0 * Q : n1 * Q],
                               out=dy[:, 4 * n0 * Q : 4 * n1 * Q].reshape(F, 4, -1))  # fmt: skip
 
     _each_block(pool, len(parts))
@@ -394,7 +393,7 @@ def conv_bn_relu_pool_backward(dout, cache, *, compute_dx=True):
     if len(conv_cache) == 6:  # columns in pooling order
         P4 = N * Hp * Wp
         dout_rows = dout.swapaxes(0, 1).reshape(F, P4)  # a copy only if not channel-major
-        dy = _pool_phases_backward(dout_rows, masks, relu_out=out.swapaxes(0, 1).reshape(F, P4))
+        dy = _pool_phases_backward(dout_rows, masks, dtype=np.result_type(out, dout))
         da, dgamma, dbeta = _batchnorm_rows_backward(dy.reshape(F, 4 * P4), bn_cache)
         dx, dw, db = _conv_backward_pool_order(da, conv_cache, compute_dx)
         return dx, dw, db, dgamma, dbeta
