@@ -796,8 +796,10 @@ def _pixel_major_relu_pool_backward(dout, conv_cache, compute_dx):
         Q = Hp * Wp * (n1 - n0)
         d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
         da = _scratch("pool_grad", (4 * Q, F), dtype)  # in the order of cols' columns
-        _pool_phases_backward(d.T, masks.transpose(2, 0, 1),
-                              out=da.reshape(4, Q, F).transpose(2, 0, 1))  # ReLU and pool
+        # the ReLU's and the pool's backward pass, into da's four blocks
+        _pool_phases_backward(
+            d.T, masks.transpose(2, 0, 1), out=da.reshape(4, Q, F).transpose(2, 0, 1)
+        )
         _matmul(cols, da, out=dwb[k])
         if dx_t is not None:
             dcols = _matmul(w_rows.T, da.T, out=_scratch("dcols", (K, 4 * Q), dtype))
@@ -966,8 +968,7 @@ def _winograd_relu_pool_backward(dout, conv_cache, compute_dx):
         Q = Hp * Wp * (n1 - n0)
         d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
         da = _scratch("pool_grad", (4, Q, F), dtype)
-        _pool_phases_backward(d.T, masks.transpose(2, 0, 1),
-                              out=da.transpose(2, 0, 1))  # ReLU and pool backward
+        _pool_phases_backward(d.T, masks.transpose(2, 0, 1), out=da.transpose(2, 0, 1))  # ReLU too
         return da
 
     return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, dout, compute_dx)
