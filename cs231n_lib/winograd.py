@@ -23,7 +23,10 @@ holds along rows and columns at once: a 4×4 tile of the padded input gives the 
 ``M[p] = V[p] @ U[p]`` with V[p] (T, C) and U[p] (C, F). So a convolution is 16 matrix
 products of inner dimension C, against im2col's one product of inner dimension 9·C: 16·C
 against 36·C multiply-adds per 2×2 outputs. The transforms are additions only (the halves in
-G are exact in binary), done here as a few whole-array numpy calls each.
+G are exact in binary): the input and dx transforms a few whole-array numpy calls each, the
+output transform and its gradient one small matrix product per chunk of tiles (0 and ±1
+entries: one call that releases the GIL instead of eight short ones that keep the threads
+waiting for each other).
 
 **Pixel-major memory.** The images are read as (H, W, N, C) arrays and every transform is
 a numpy call whose innermost loop runs over the N·C numbers of one pixel, contiguous: a
@@ -204,35 +207,36 @@ def _chunks(T, F, itemsize):
     return [(c0, min(T, c0 + size)) for c0 in range(0, T, size)]
 
 
+_OUTPUT = np.kron(A_T, A_T)
+"""(4, 16): the output transform ``Aᵀ M A`` as one matrix, ``Y[2a + b] = Σ_p _OUTPUT[2a + b, p]
+M[p]`` (entries 0 and ±1)."""
+
+_OUTPUT_GRADIENT = np.kron(*[np.array([[1, 0], [0, 1], [1, 1], [1, -1]], dtype=np.float64)] * 2)
+"""(16, 4): the signed gradient ``dM' = s_i s_j (A dY Aᵀ)`` (see :data:`_SIGN`) as one matrix:
+``[u, v] -> [u, v, u + v, u - v]`` along j, then along i."""
+
+
 def forward(U, t, b, out):
     """The convolution's output in pooling order, written into out (4, T, F).
 
     ``out[2a + b, t, f]`` is output pixel (2i + a, 2j + b) of tile t = (i, j, n); b is the
     bias (F,), added once to the one position that reaches all four outputs (p = 10: row
-    and column "d1 + d2", whose weights in Aᵀ are all 1).
+    and column "d1 + d2", whose weights in Aᵀ are all 1). Each chunk of tiles takes three
+    numpy calls: the 16 products, the bias, and the output transform as one (4, 16) matrix
+    product (numpy holds the GIL between calls, so on several threads fewer, longer calls
+    are faster than the eight additions it replaces, though it multiplies by 0 and ±1).
     """
     F = U.shape[2]
     T = t.V.shape[1]
     chunks = _chunks(T, F, out.dtype.itemsize)
     size = chunks[0][1]
     M_buffer = _scratch("M", (16, size, F), out.dtype)
-    Z_buffer = _scratch("Z", (2, 4, size, F), out.dtype)
-    for c0, c1 in chunks:
-        M = _products(t.V[:, c0:c1], U, M_buffer[:, : c1 - c0])
-        M[10] += b
-        M4 = M.reshape(4, 4, c1 - c0, F)
-        # Aᵀ M along i: Z[0] = M0 + M2 + M3, Z[1] = M2 - M1 - M3.
-        Z = Z_buffer[:, :, : c1 - c0]
-        np.add(M4[0], M4[2], out=Z[0])
-        Z[0] += M4[3]
-        np.subtract(M4[2], M4[1], out=Z[1])
-        Z[1] -= M4[3]
-        # then Z A along j, into out[2a + b].
-        Y = out[:, c0:c1].reshape(2, 2, c1 - c0, F).transpose(1, 0, 2, 3)  # Y[b, a]: (., F)
-        np.add(Z[:, 0], Z[:, 2], out=Y[0])
-        Y[0] += Z[:, 3]
-        np.subtract(Z[:, 2], Z[:, 1], out=Y[1])
-        Y[1] -= Z[:, 3]
+    output = _OUTPUT.astype(out.dtype)
+    with threads.one_blas_thread():
+        for c0, c1 in chunks:
+            M = np.matmul(t.V[:, c0:c1], U, out=M_buffer[:, : c1 - c0])  # (16, chunk, F)
+            M[10] += b
+            np.matmul(output, M.reshape(16, -1), out=out[:, c0:c1].reshape(4, -1))
     return out
 
 
@@ -253,21 +257,17 @@ def backward(da, U, t, compute_dx=True, dx_out=None):
     dtype = np.result_type(da, t.V)
     chunks = _chunks(T, F, dtype.itemsize)
     size = chunks[0][1]
-    dM_buffer = _scratch("dM", (4, 4, size, F), dtype)
+    dM_buffer = _scratch("dM", (16, size, F), dtype)
     dU = np.zeros((16, C, F), dtype=dtype)
     dU_chunk = _scratch("dU", (16, C, F), dtype)
     db = np.zeros(F, dtype=dtype)
     dV = _scratch("dV", t.V.shape, dtype) if compute_dx else None
+    output_gradient = _OUTPUT_GRADIENT.astype(dtype)
     for c0, c1 in chunks:
-        # dM' = [u, v, u + v, u - v] along j, then along i, from the four outputs' gradient.
-        dM = dM_buffer[:, :, : c1 - c0]
-        dY = da[:, c0:c1].reshape(2, 2, c1 - c0, F)
-        np.copyto(dM[0:2, 0:2], dY)
-        np.add(dY[:, 0], dY[:, 1], out=dM[0:2, 2])
-        np.subtract(dY[:, 0], dY[:, 1], out=dM[0:2, 3])
-        np.add(dM[0], dM[1], out=dM[2])
-        np.subtract(dM[0], dM[1], out=dM[3])
-        dM = dM.reshape(16, c1 - c0, F)
+        # dM' from the four outputs' gradient, one (16, 4) matrix product (as in forward)
+        dM = dM_buffer[:, : c1 - c0]
+        with threads.one_blas_thread():
+            np.matmul(output_gradient, da[:, c0:c1].reshape(4, -1), out=dM.reshape(16, -1))
         db += dM[10].sum(axis=0)  # the bias's position: db = Σ_t dM[10]
         dU += _products(t.V[:, c0:c1], dM, dU_chunk, transpose_a=True)
         if dV is not None:
