@@ -8,6 +8,7 @@ and freed each time. Nothing that is returned or kept in a cache may be a scratc
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -24,7 +25,7 @@ def scratch(name, shape, dtype):
     """
     buffers = _store.__dict__
     dtype = np.dtype(dtype)
-    size = int(np.prod(shape))
+    size = math.prod(shape)  # not np.prod: a numpy reduction per call, with the GIL held
     buffer = buffers.get((name, dtype))
     if buffer is None or buffer.size < size:
         buffer = buffers[(name, dtype)] = np.empty(size, dtype=dtype)
