@@ -232,10 +232,10 @@ def forward(U, t, b, out):
     size = chunks[0][1]
     M_buffer = _scratch("M", (16, size, F), out.dtype)
     output = _OUTPUT.astype(out.dtype)
-    with threads.one_blas_thread():
-        for c0, c1 in chunks:
-            M = np.matmul(t.V[:, c0:c1], U, out=M_buffer[:, : c1 - c0])  # (16, chunk, F)
-            M[10] += b
+    for c0, c1 in chunks:
+        M = _products(t.V[:, c0:c1], U, M_buffer[:, : c1 - c0])  # (16, chunk, F)
+        M[10] += b
+        with threads.one_blas_thread():
             np.matmul(output, M.reshape(16, -1), out=out[:, c0:c1].reshape(4, -1))
     return out
 
