@@ -428,10 +428,11 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
 
     Parameters
     ----------
-    prod : ndarray, shape (F, 4, P)
+    prod : ndarray, shape (F, 4, P...), any strides
         ``prod[f, 2a + b, (n, i, j)]`` is output pixel (2i + a, 2j + b) of channel f and image
         n (the product of :func:`cs231n_lib.im2col.im2col_pool_order`'s columns): the four
-        pixels of every window sit in four contiguous blocks.
+        pixels of every window sit in four contiguous blocks. P may be several axes, in any
+        order (e.g. (i, j, n) on the pixel-major paths).
     relu : bool
         Apply a ReLU to the pooled values (in place, same values as pooling after a ReLU),
         and fold its backward pass into the masks.
@@ -441,18 +442,18 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
 
     Returns
     -------
-    out : ndarray, shape (F, P)
-    masks : ndarray of bool, shape (F, 4, P)
+    out : ndarray, shape (F, P...)
+    masks : ndarray of bool, shape (F, 4, P...)
         ``masks[f, k]`` is True where window pixel k = 2a + b holds the window's first
         maximum in row-major order, as in :func:`_pool2x2_forward`; with ``relu``, only where
         that maximum is also positive. Either way, the pixels the gradient goes to: the
         backward pass is ``dout * mask`` alone (bool passes here save two float passes there).
     """
-    F, _, P = prod.shape
+    F, _, *P = prod.shape
     if out is None:
-        out = np.empty((F, P), dtype=prod.dtype)
+        out = np.empty((F, *P), dtype=prod.dtype)
     if masks is None:
-        masks = np.empty((F, 4, P), dtype=bool)
+        masks = np.empty((F, 4, *P), dtype=bool)
 
     def pool_channels(c0, c1):
         v00, v01, v10, v11 = (prod[c0:c1, k] for k in range(4))  # (c1 - c0, P), contiguous rows
@@ -480,15 +481,15 @@ def _pool_phases_forward(prod, relu=False, out=None, masks=None):
 
 
 def _pool_phases_backward(dout_rows, masks, dtype=None, name="pool_grad", out=None):
-    """The gradient of :func:`_pool_phases_forward`, (F, 4, P), in a scratch buffer called name
-    (or in ``out``, any strides), of dtype (default dout_rows').
+    """The gradient of :func:`_pool_phases_forward`, (F, 4, P...), in a scratch buffer called
+    name (or in ``out``, any strides), of dtype (default dout_rows').
 
-    dout_rows (F, P), any strides, goes to each window's first maximum (``dout * mask``
+    dout_rows (F, P...), any strides, goes to each window's first maximum (``dout * mask``
     per window pixel, see :func:`_pool2x2_backward`), the ReLU's backward included when the
     forward pass had ``relu`` (its masks say where).
     """
-    F, _, P = masks.shape
-    da = _scratch(name, (F, 4, P), dtype or dout_rows.dtype) if out is None else out
+    F, _, *P = masks.shape
+    da = _scratch(name, (F, 4, *P), dtype or dout_rows.dtype) if out is None else out
 
     def scatter_channels(c0, c1):
         d = dout_rows[c0:c1]
@@ -497,6 +498,23 @@ def _pool_phases_backward(dout_rows, masks, dtype=None, name="pool_grad", out=No
 
     threads.split(scatter_channels, F, da.size)  # channel ranges in parallel threads
     return da
+
+
+def _by_channel(a, Hp, Wp):
+    """A pixel-major pooling-order array, (4·Q, F) or (4, Q, F) with Q = (i, j, n), as the
+    (F, 4, Hp, Wp, n) view that the pooling-order pool reads and writes (no copy)."""
+    F = a.shape[-1]
+    return a.reshape(4, Hp, Wp, -1, F).transpose(4, 0, 1, 2, 3)
+
+
+def _pixel_major_block(a_pm, n0, n1):
+    """Images n0..n1 of a pixel-major view (H, W, N, C) as (C, H, W, n): a view when a_pm is
+    pixel-major in memory (a fast layer's output or dx), else one copy (e.g. the (N, C, H, W)
+    gradient of an affine layer), so the passes after it read contiguous channels."""
+    block = a_pm[:, :, n0:n1]
+    if block.strides[-1] != block.itemsize:
+        block = np.ascontiguousarray(block)
+    return block.transpose(3, 0, 1, 2)
 
 
 def _pool_windows(x, ph, pw, stride):
@@ -759,11 +777,10 @@ def _pixel_major_relu_pool_forward(x, w, b, conv_param, pool_param):
         xs = phase_planes(x[n0:n1], conv_param["pad"], dtype)
         cols = im2col_pixel_major(xs, HH, WW, (H, W))  # (C*HH*WW + 1, 4Q)
         prod = _matmul(cols.T, w_aug.T, out=_scratch("conv_out", (4 * Q, F), dtype))
-        pooled = _scratch("pooled", (Q, F), dtype)
         masks = np.empty((4, Q, F), dtype=bool)
-        _pool_phases_forward(prod.reshape(4, Q, F).transpose(2, 0, 1), relu=True,
-                             out=pooled.T, masks=masks.transpose(2, 0, 1))  # fmt: skip
-        np.copyto(out_pm[:, :, n0:n1], pooled.reshape(Hp, Wp, n1 - n0, F))
+        _pool_phases_forward(_by_channel(prod, Hp, Wp), relu=True,
+                             out=out_pm[:, :, n0:n1].transpose(3, 0, 1, 2),
+                             masks=_by_channel(masks, Hp, Wp))  # fmt: skip
         parts[k] = ((n0, n1), cols, masks)
 
     _each_block(block, len(blocks))
@@ -794,12 +811,9 @@ def _pixel_major_relu_pool_backward(dout, conv_cache, compute_dx):
     def block(k):
         (n0, n1), cols, masks = parts[k]
         Q = Hp * Wp * (n1 - n0)
-        d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
         da = _scratch("pool_grad", (4 * Q, F), dtype)  # in the order of cols' columns
-        # the ReLU's and the pool's backward pass, into da's four blocks
-        _pool_phases_backward(
-            d.T, masks.transpose(2, 0, 1), out=da.reshape(4, Q, F).transpose(2, 0, 1)
-        )
+        _pool_phases_backward(_pixel_major_block(dout_pm, n0, n1), _by_channel(masks, Hp, Wp),
+                              out=_by_channel(da, Hp, Wp))  # fmt: skip
         _matmul(cols, da, out=dwb[k])
         if dx_t is not None:
             dcols = _matmul(w_rows.T, da.T, out=_scratch("dcols", (K, 4 * Q), dtype))
@@ -941,11 +955,10 @@ def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
         Q = Hp * Wp * (n1 - n0)  # this block's pooled pixels (and tiles)
         t = _winograd_tiles(x_pm, n0, n1, dtype)
         Y = winograd.forward(U, t, bias, _scratch("conv_out", (4, Q, F), dtype))
-        pooled = _scratch("pooled", (Q, F), dtype)
         masks = np.empty((4, Q, F), dtype=bool)
-        _pool_phases_forward(Y.transpose(2, 0, 1), relu=True, out=pooled.T,
-                             masks=masks.transpose(2, 0, 1))  # fmt: skip
-        np.copyto(out_pm[:, :, n0:n1], pooled.reshape(Hp, Wp, n1 - n0, F))
+        _pool_phases_forward(_by_channel(Y, Hp, Wp), relu=True,
+                             out=out_pm[:, :, n0:n1].transpose(3, 0, 1, 2),
+                             masks=_by_channel(masks, Hp, Wp))  # fmt: skip
         parts[k] = ((n0, n1), t, masks)
 
     _each_block(block, len(blocks))
@@ -966,9 +979,9 @@ def _winograd_relu_pool_backward(dout, conv_cache, compute_dx):
     def block_da(k):
         (n0, n1), _, masks = parts[k]
         Q = Hp * Wp * (n1 - n0)
-        d = dout_pm[:, :, n0:n1].reshape(Q, F)  # a copy if dout is not pixel-major
         da = _scratch("pool_grad", (4, Q, F), dtype)
-        _pool_phases_backward(d.T, masks.transpose(2, 0, 1), out=da.transpose(2, 0, 1))  # ReLU too
+        _pool_phases_backward(_pixel_major_block(dout_pm, n0, n1), _by_channel(masks, Hp, Wp),
+                              out=_by_channel(da, Hp, Wp))  # fmt: skip
         return da
 
     return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, dout, compute_dx)
