@@ -83,7 +83,8 @@ from cs231n_lib.fast_layers import (  # noqa: E402
 
 # These use the fast im2col layers (cs231n_lib.fast_layers), which the tests hold equal to the
 # naive ones students write; they are support code, as in CS231n. Their outputs and gradients
-# are laid out channel-major in memory, like the fast layers' (see cs231n_lib.fast_layers).
+# are laid out as the fast layers' (channel-major, or pixel-major for the fused conv-relu-pool
+# layer: see cs231n_lib.fast_layers).
 
 
 def conv_relu_forward(x, w, b, conv_param):
