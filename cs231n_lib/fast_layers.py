@@ -41,8 +41,8 @@ contiguous array. That is the order in which the matrix product ``w_rows @ cols`
 convolution's output, (F, N*H_out*W_out), so no transpose copy is needed, and it is the order
 im2col and col2im read and write, so a stack of fast layers never transposes a whole
 activation. The fused conv-relu-pool layer and the Winograd path return pixel-major arrays,
-(H, W, N, C) in memory, for the reason given in :func:`_use_winograd` (the fused layer's dx
-is (C, H, W, N)); every function reads any layout. Values, shapes and dtypes are exactly
+(H, W, N, C) in memory, for the reason given in :func:`_use_winograd` (the dx of the fused
+layer's im2col path is (C, H, W, N)); every function reads any layout. Values, shapes and dtypes are exactly
 those of the naive layers; only ``x.flags['C_CONTIGUOUS']`` tells the difference.
 
 **Threads.** The layers' memory-bound passes split their channels between the threads of
