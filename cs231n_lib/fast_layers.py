@@ -42,8 +42,9 @@ convolution's output, (F, N*H_out*W_out), so no transpose copy is needed, and it
 im2col and col2im read and write, so a stack of fast layers never transposes a whole
 activation. The fused conv-relu-pool layer and the Winograd path return pixel-major arrays,
 (H, W, N, C) in memory, for the reason given in :func:`_use_winograd` (the dx of the fused
-layer's im2col path is (C, H, W, N)); every function reads any layout. Values, shapes and dtypes are exactly
-those of the naive layers; only ``x.flags['C_CONTIGUOUS']`` tells the difference.
+layer's im2col path is (C, H, W, N)); every function reads any layout. Values, shapes and
+dtypes are exactly those of the naive layers; only ``x.flags['C_CONTIGUOUS']`` tells the
+difference.
 
 **Threads.** The layers' memory-bound passes split their channels between the threads of
 :mod:`cs231n_lib.threads`, and a large matrix product is cut into fixed blocks that the same
@@ -825,7 +826,7 @@ def _pixel_major_relu_pool_backward(dout, conv_cache, compute_dx):
     for partial in dwb[1:]:  # in block order
         dwb_t += partial
     dw = np.ascontiguousarray(dwb_t[:K].T).reshape(w.shape)  # (F, C, HH, WW)
-    db = dwb_t[K].astype(np.result_type(b, dout), copy=False)  # (F,)
+    db = dwb_t[K].astype(np.result_type(b, dtype), copy=False)  # (F,), as the composed layers'
     return (None if dx_t is None else dx_t.transpose(3, 0, 1, 2)), dw, db
 
 
@@ -900,10 +901,11 @@ def _winograd_conv_backward(dout, x_shape, w, b, parts, compute_dx):
                       1, 3, 0, 2, 4, 5))  # fmt: skip
         return da
 
-    return _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, dout, compute_dx)
+    db_dtype = np.result_type(b, dout)
+    return _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, db_dtype, compute_dx)
 
 
-def _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, dout, compute_dx):
+def _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, db_dtype, compute_dx):
     """The conv part of a Winograd layer's backward pass, one block of images per thread:
     ``block_da(k)`` gives block k's output gradient (4, T_k, F), contiguous; the same
     thread makes the block's partial dw and db and its images' dx. The partials are added in
@@ -928,7 +930,7 @@ def _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, dout, compu
         db[0] += db[k]
     dw = winograd.filter_gradient(dU[0], w.shape, dtype)
     dx = None if dx_pm is None else dx_pm.transpose(2, 3, 0, 1)
-    return dx, dw, db[0].astype(np.result_type(b, dout), copy=False)
+    return dx, dw, db[0].astype(db_dtype, copy=False)
 
 
 def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -984,7 +986,8 @@ def _winograd_relu_pool_backward(dout, conv_cache, compute_dx):
                               out=_by_channel(da, Hp, Wp))  # fmt: skip
         return da
 
-    return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, dout, compute_dx)
+    db_dtype = np.result_type(b, dtype)  # as the composed layers' (their dout is da's dtype)
+    return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, db_dtype, compute_dx)
 
 
 # ---- Spatial batch normalisation (channel-major) ----

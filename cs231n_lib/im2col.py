@@ -68,6 +68,14 @@ def _span(size, out_size, k, stride, pad):
     return i0, i1, i0 * stride + k - pad
 
 
+def _overlap(size, shift):
+    """(lo, hi): the positions lo <= p < hi of range(size) whose p + shift is in range(size)
+    too; lo == hi when there are none (a shift of a whole image or more: a kernel larger than
+    the padded image reaches only padding at that offset)."""
+    lo = min(size, max(0, -shift))
+    return lo, max(lo, min(size, size - shift))
+
+
 def _zero_padding_columns(block, i0, i1, j0, j1):
     """Zero the (i, j) entries of block (C, N, H_out, W_out) outside [i0, i1) x [j0, j1).
 
@@ -140,7 +148,7 @@ def im2col(x, HH, WW, stride, pad, *, ones_row=False):
                 block = blocks[c0:c1, a, b]  # (c1 - c0, N, H_out, W_out) view
                 if same:
                     shift = (a - pad) * W + (b - pad)  # flat distance from output to input
-                    lo, hi = max(0, -shift), min(P, P - shift)
+                    lo, hi = _overlap(P, shift)
                     block.reshape(c1 - c0, P)[:, lo:hi] = x_rows[c0:c1, lo + shift : hi + shift]
                 else:
                     rows = slice(r0, r0 + stride * (i1 - i0), stride)
@@ -197,7 +205,7 @@ def col2im(dcols, x_shape, HH, WW, stride, pad, *, overwrite_dcols=False):
                 if same:  # one shifted add per offset; padding entries zeroed first
                     _zero_padding_columns(block, i0, i1, j0, j1)
                     shift = (a - pad) * W + (b - pad)
-                    lo, hi = max(0, -shift), min(P, P - shift)
+                    lo, hi = _overlap(P, shift)
                     target = dx_rows[c0:c1, lo + shift : hi + shift]
                     target += block.reshape(c1 - c0, P)[:, lo:hi]
                 else:
@@ -271,10 +279,10 @@ def _pool_order_blocks(x_shape, HH, WW, pad):
         for q in range(WW):
             for a in range(2):
                 s, du = _phase_shift(a + p, pad)
-                i0, i1 = max(0, -du), min(Hh, Hh - du)
+                i0, i1 = _overlap(Hh, du)
                 for b in range(2):
                     t, dv = _phase_shift(b + q, pad)
-                    j0, j1 = max(0, -dv), min(Wh, Wh - dv)
+                    j0, j1 = _overlap(Wh, dv)
                     yield p, q, a, b, s, t, du * Wh + dv, i0, i1, j0, j1
 
 
@@ -296,7 +304,7 @@ def _pool_order_plan(x_shape, HH, WW, pad):
     for m, (_, _, _, _, s, t, shift, i0, i1, j0, j1) in enumerate(
         _pool_order_blocks(x_shape, HH, WW, pad)
     ):
-        lo, hi = max(0, -shift), min(P4, P4 - shift)
+        lo, hi = _overlap(P4, shift)
         rows = [slice(0, i0 * Wh)] if i0 > 0 else []
         rows += [slice(i1 * Wh, None)] if i1 < Hh else []
         columns = [slice(0, j0)] if j0 > 0 else []

@@ -53,6 +53,8 @@ CONV_CONFIGS = random_conv_configs(40, seed=0) + [
     ((2, 3, 31, 31), (4, 3, 3, 3), 2, 1),  # CS231n's benchmark layout, smaller
     ((1, 2, 28, 31), (2, 2, 5, 5), 3, 2),  # the lecture's (28, 31) example -> 10 x 11
     ((2, 3, 8, 8), (3, 3, 1, 1), 1, 0),  # 1x1 convolution
+    ((1, 2, 3, 3), (3, 2, 7, 7), 1, 3),  # a "same" kernel larger than the image
+    ((1, 1, 1, 5), (2, 1, 9, 9), 1, 4),
 ]
 
 
@@ -226,6 +228,47 @@ def test_fused_conv_relu_pool_equals_the_naive_layers_exactly_with_ties(pad, siz
     np.testing.assert_array_equal(db, db_n)
 
 
+def test_fused_conv_relu_pool_equals_naive_on_random_integer_cases(monkeypatch):
+    # Every path of the fused layer (pixel-major im2col for any "same" kernel, Winograd for
+    # 3x3 with enough channels), on random shapes (images as small as 2x2 under a 7x7
+    # kernel), mixed dtypes, non-contiguous inputs and 1-3 threads, with blocks of images or
+    # without. Small integers make every sum exact: values and dtypes must be the naive
+    # pipeline's exactly, ties in the pool included.
+    rng = np.random.default_rng(23)
+    pool = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    paths = set()
+    for trial in range(60):
+        k = int(rng.choice([1, 3, 5, 7]))
+        N, C, F = int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 9))
+        H, W = 2 * int(rng.integers(1, 6)), 2 * int(rng.integers(1, 6))
+        if trial % 4 == 0:  # a shape that takes the Winograd path
+            k, C, F, H, W = 3, 16, 32, 8, 8
+        x_dtype, w_dtype, d_dtype = rng.choice([np.float32, np.float64], 3)
+        x = rng.integers(-3, 4, size=(N, C, H, W)).astype(x_dtype)
+        if trial % 3 == 1:
+            x = np.asfortranarray(x)
+        w = rng.integers(-2, 3, size=(F, C, k, k)).astype(w_dtype)
+        b = rng.integers(-2, 3, size=F).astype(w_dtype)
+        x, w, b = frozen(x, w, b)
+        monkeypatch.setattr(threads, "THREADS", 1 + trial % 3)
+        monkeypatch.setattr(threads, "MIN_SIZE", 1 if trial % 2 else 1 << 18)  # blocks or not
+        conv_param = {"stride": 1, "pad": (k - 1) // 2}
+        config = f"x {x.shape} {x.dtype}, w {w.shape} {w.dtype}, dout {d_dtype.__name__}"
+        a, conv_cache = conv_forward_naive(x, w, b, conv_param)
+        r, relu_cache = relu_forward(a)
+        expected, pool_cache = max_pool_forward_naive(r, pool)
+        out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool)
+        paths.add(cache[0][5])
+        (dout,) = frozen(rng.integers(-3, 4, size=out.shape).astype(d_dtype))
+        da = relu_backward(max_pool_backward_naive(dout, pool_cache), relu_cache)
+        naive = (expected, *conv_backward_naive(da, conv_cache))
+        fused = (out, *conv_relu_pool_backward(dout, cache))
+        for name, ours, ref in zip(("out", "dx", "dw", "db"), fused, naive, strict=True):
+            np.testing.assert_array_equal(ours, ref, err_msg=f"{name}: {config}")
+            assert ours.dtype == ref.dtype, f"{name} dtype: {config}"
+    assert paths == {"pixel-major", "winograd"}
+
+
 @pytest.mark.parametrize("pool_order", [True, False], ids=["pool-order", "channel-order"])
 def test_fused_layer_equals_the_fast_layers_composed(monkeypatch, pool_order):
     # The fused layer orders its im2col columns for the pool (cs231n_lib.im2col) unless that
@@ -261,8 +304,10 @@ def test_fused_layer_equals_the_fast_layers_composed(monkeypatch, pool_order):
 
 
 POOL_ORDER_CASES = [((2, 3, 8, 6), 3), ((3, 2, 4, 4), 5), ((2, 4, 8, 8), 7), ((1, 1, 2, 2), 3),
-                    ((2, 3, 6, 10), 1), ((4, 16, 8, 8), 3)]  # fmt: skip
-"""(x_shape, k): "same" k×k convolutions (pad (k - 1)/2) of inputs with even H and W."""
+                    ((2, 3, 6, 10), 1), ((4, 16, 8, 8), 3),
+                    ((1, 2, 2, 2), 7), ((2, 1, 2, 4), 5)]  # fmt: skip
+"""(x_shape, k): "same" k×k convolutions (pad (k - 1)/2) of inputs with even H and W; the last
+two have kernels larger than the image (im2col used to fail on those)."""
 
 
 @pytest.mark.parametrize("x_shape, k", POOL_ORDER_CASES)
