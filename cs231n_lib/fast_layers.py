@@ -508,14 +508,33 @@ def _by_channel(a, Hp, Wp):
     return a.reshape(4, Hp, Wp, -1, F).transpose(4, 0, 1, 2, 3)
 
 
-def _pixel_major_block(a_pm, n0, n1):
-    """Images n0..n1 of a pixel-major view (H, W, N, C) as (C, H, W, n): a view when a_pm is
-    pixel-major in memory (a fast layer's output or dx), else one copy (e.g. the (N, C, H, W)
-    gradient of an affine layer), so the passes after it read contiguous channels."""
-    block = a_pm[:, :, n0:n1]
+def _relu_pool_pixel_major(prod, out_pm, n0, n1):
+    """Pool (with the ReLU) one block's pixel-major conv output in pooling order, prod (4·Q, F)
+    or (4, Q, F), straight into images n0..n1 of out_pm (H/2, W/2, N, F); returns the block's
+    masks, (4, Q, F) (see :func:`_pool_phases_forward`)."""
+    Hp, Wp, _, F = out_pm.shape
+    masks = np.empty((4, Hp * Wp * (n1 - n0), F), dtype=bool)
+    _pool_phases_forward(_by_channel(prod, Hp, Wp), relu=True,
+                         out=out_pm[:, :, n0:n1].transpose(3, 0, 1, 2),
+                         masks=_by_channel(masks, Hp, Wp))  # fmt: skip
+    return masks
+
+
+def _relu_pool_backward_pixel_major(dout_pm, masks, n0, n1, dtype):
+    """The gradient of :func:`_relu_pool_pixel_major` for images n0..n1 of dout_pm (the
+    pixel-major view (H/2, W/2, N, F) of dout): (4, Q, F), in a scratch buffer.
+
+    dout is read in place when it is pixel-major in memory (a fast layer's dx), else copied
+    once (e.g. the (N, C, H, W) gradient of an affine layer), so the pool's passes read
+    contiguous channels."""
+    Hp, Wp, _, F = dout_pm.shape
+    block = dout_pm[:, :, n0:n1]
     if block.strides[-1] != block.itemsize:
         block = np.ascontiguousarray(block)
-    return block.transpose(3, 0, 1, 2)
+    da = _scratch("pool_grad", masks.shape, dtype)
+    _pool_phases_backward(block.transpose(3, 0, 1, 2), _by_channel(masks, Hp, Wp),
+                          out=_by_channel(da, Hp, Wp))  # fmt: skip
+    return da
 
 
 def _pool_windows(x, ph, pw, stride):
@@ -658,13 +677,12 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
                              what="conv output width")  # fmt: skip
     conv_output_size(H_out, 2, 2, 0, what="pool output height")  # raises if H_out is odd
     conv_output_size(W_out, 2, 2, 0, what="pool output width")
-    dtype = np.result_type(x, w, b)
-    pool_shape = (N, F, H_out, W_out)
     if _use_winograd(x, w, b, conv_param):  # 3x3 "same", enough channels: see winograd.py
         return _winograd_relu_pool_forward(x, w, b, conv_param, pool_param)
     if _use_pool_order(x.shape, w.shape, conv_param):
         # The usual case: pixel-major columns in pooling order, the pool on contiguous blocks.
         return _pixel_major_relu_pool_forward(x, w, b, conv_param, pool_param)
+    dtype = np.result_type(x, w, b)
     prod = _scratch("conv_out", (F, N * H_out * W_out), dtype)
     _, cols, _ = _conv_product(x, w, b, conv_param, out=prod)
     pooled, masks = _pool2x2_forward(prod.reshape(F, N, H_out, W_out))  # (F, N, H/2, W/2)
@@ -672,7 +690,7 @@ def conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param):
                   pooled.size)  # ReLU in place  # fmt: skip
     out = pooled.swapaxes(0, 1)  # (N, F, H_out/2, W_out/2)
     conv_cache = (x, w, b, conv_param, cols)
-    pool_cache = (pool_shape, dtype, pool_param, masks)
+    pool_cache = ((N, F, H_out, W_out), dtype, pool_param, masks)
     return out, (conv_cache, pool_cache, out)
 
 
@@ -778,11 +796,7 @@ def _pixel_major_relu_pool_forward(x, w, b, conv_param, pool_param):
         xs = phase_planes(x[n0:n1], conv_param["pad"], dtype)
         cols = im2col_pixel_major(xs, HH, WW, (H, W))  # (C*HH*WW + 1, 4Q)
         prod = _matmul(cols.T, w_aug.T, out=_scratch("conv_out", (4 * Q, F), dtype))
-        masks = np.empty((4, Q, F), dtype=bool)
-        _pool_phases_forward(_by_channel(prod, Hp, Wp), relu=True,
-                             out=out_pm[:, :, n0:n1].transpose(3, 0, 1, 2),
-                             masks=_by_channel(masks, Hp, Wp))  # fmt: skip
-        parts[k] = ((n0, n1), cols, masks)
+        parts[k] = ((n0, n1), cols, _relu_pool_pixel_major(prod, out_pm, n0, n1))
 
     _each_block(block, len(blocks))
     out = out_pm.transpose(2, 3, 0, 1)  # (N, F, H/2, W/2)
@@ -812,10 +826,8 @@ def _pixel_major_relu_pool_backward(dout, conv_cache, compute_dx):
     def block(k):
         (n0, n1), cols, masks = parts[k]
         Q = Hp * Wp * (n1 - n0)
-        da = _scratch("pool_grad", (4 * Q, F), dtype)  # in the order of cols' columns
-        _pool_phases_backward(_pixel_major_block(dout_pm, n0, n1), _by_channel(masks, Hp, Wp),
-                              out=_by_channel(da, Hp, Wp))  # fmt: skip
-        _matmul(cols, da, out=dwb[k])
+        da = _relu_pool_backward_pixel_major(dout_pm, masks, n0, n1, dtype).reshape(4 * Q, F)
+        _matmul(cols, da, out=dwb[k])  # da in the order of cols' columns
         if dx_t is not None:
             dcols = _matmul(w_rows.T, da.T, out=_scratch("dcols", (K, 4 * Q), dtype))
             col2im_pixel_major(dcols, (n1 - n0, C, H, W), HH, WW, conv_param["pad"],
@@ -935,7 +947,7 @@ def _winograd_blocks_backward(block_da, x_shape, w, b, parts, dtype, db_dtype, c
 
 def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
     """conv_relu_pool_forward_fast by Winograd, one block of images per thread (as
-    :func:`_conv_relu_pool_blocks_forward`); out is pixel-major in memory.
+    :func:`_pixel_major_relu_pool_forward`); out is pixel-major in memory.
 
     Each block's input transform, products, output transform and pool run in one thread, the
     same calls on the same numbers as :func:`_winograd_conv_forward`'s, so out (and dx) are
@@ -957,11 +969,7 @@ def _winograd_relu_pool_forward(x, w, b, conv_param, pool_param):
         Q = Hp * Wp * (n1 - n0)  # this block's pooled pixels (and tiles)
         t = _winograd_tiles(x_pm, n0, n1, dtype)
         Y = winograd.forward(U, t, bias, _scratch("conv_out", (4, Q, F), dtype))
-        masks = np.empty((4, Q, F), dtype=bool)
-        _pool_phases_forward(_by_channel(Y, Hp, Wp), relu=True,
-                             out=out_pm[:, :, n0:n1].transpose(3, 0, 1, 2),
-                             masks=_by_channel(masks, Hp, Wp))  # fmt: skip
-        parts[k] = ((n0, n1), t, masks)
+        parts[k] = ((n0, n1), t, _relu_pool_pixel_major(Y, out_pm, n0, n1))
 
     _each_block(block, len(blocks))
     out = out_pm.transpose(2, 3, 0, 1)  # (N, F, H/2, W/2)
@@ -973,18 +981,12 @@ def _winograd_relu_pool_backward(dout, conv_cache, compute_dx):
     """The backward pass of :func:`_winograd_relu_pool_forward`: each block's pool and ReLU
     backward, then :func:`_winograd_blocks_backward`, in the same thread."""
     x, w, b, _, parts, _ = conv_cache
-    F = w.shape[0]
-    Hp, Wp = x.shape[2] // 2, x.shape[3] // 2
     dtype = np.result_type(parts[0][1].dtype, dout)
     dout_pm = dout.transpose(2, 3, 0, 1)
 
     def block_da(k):
         (n0, n1), _, masks = parts[k]
-        Q = Hp * Wp * (n1 - n0)
-        da = _scratch("pool_grad", (4, Q, F), dtype)
-        _pool_phases_backward(_pixel_major_block(dout_pm, n0, n1), _by_channel(masks, Hp, Wp),
-                              out=_by_channel(da, Hp, Wp))  # fmt: skip
-        return da
+        return _relu_pool_backward_pixel_major(dout_pm, masks, n0, n1, dtype)
 
     db_dtype = np.result_type(b, dtype)  # as the composed layers' (their dout is da's dtype)
     return _winograd_blocks_backward(block_da, x.shape, w, b, parts, dtype, db_dtype, compute_dx)

@@ -429,6 +429,20 @@ def col2im_pool_order(dcols, x_shape, HH, WW, pad, out=None):
 # Winograd layer's own layout.
 
 
+def _phase_slices(H, W, pad):
+    """For each phase (s, t) of an image padded by pad: the slices of its phase plane that
+    hold the image's pixels, and the slices of the image they hold (rows 2u + s - pad)."""
+    for s in range(2):
+        u0 = (pad - s + 1) // 2  # the first phase row inside the image: 2*u0 + s >= pad
+        r0 = 2 * u0 + s - pad  # the image row it holds
+        rows = slice(u0, u0 + len(range(r0, H, 2)))
+        for t in range(2):
+            v0 = (pad - t + 1) // 2
+            c0 = 2 * v0 + t - pad
+            columns = slice(v0, v0 + len(range(c0, W, 2)))
+            yield s, t, (rows, columns), (slice(r0, None, 2), slice(c0, None, 2))
+
+
 def phase_planes(x, pad, dtype):
     """x zero-padded by pad on every side and split by the parity of its rows and columns.
 
@@ -444,31 +458,18 @@ def phase_planes(x, pad, dtype):
         ``xs[c, s, t, u, v, k] = xpad[k, c, 2u + s, 2v + t]``; a new array.
     """
     n, C, H, W = x.shape
-    Hq, Wq = (H + 2 * pad) // 2, (W + 2 * pad) // 2
-    xs = np.zeros((C, 2, 2, Hq, Wq, n), dtype=dtype)
+    xs = np.zeros((C, 2, 2, (H + 2 * pad) // 2, (W + 2 * pad) // 2, n), dtype=dtype)
     xt = x.transpose(1, 2, 3, 0)  # (C, H, W, n)
-    for s in range(2):
-        u0 = (pad - s + 1) // 2  # the first phase row inside x: 2*u0 + s >= pad
-        r0 = 2 * u0 + s - pad  # the row of x it holds
-        rows = len(range(r0, H, 2))
-        for t in range(2):
-            v0 = (pad - t + 1) // 2
-            c0 = 2 * v0 + t - pad
-            xs[:, s, t, u0 : u0 + rows, v0 : v0 + len(range(c0, W, 2))] = xt[:, r0::2, c0::2]
+    for s, t, (u, v), (r, c) in _phase_slices(H, W, pad):
+        xs[:, s, t, u, v] = xt[:, r, c]
     return xs
 
 
 def _unphase(xs, pad, out):
     """The inverse of :func:`phase_planes` without the padding: out (C, H, W, n), any strides."""
-    C, H, W, n = out.shape
-    for s in range(2):
-        u0 = (pad - s + 1) // 2
-        r0 = 2 * u0 + s - pad
-        rows = len(range(r0, H, 2))
-        for t in range(2):
-            v0 = (pad - t + 1) // 2
-            c0 = 2 * v0 + t - pad
-            out[:, r0::2, c0::2] = xs[:, s, t, u0 : u0 + rows, v0 : v0 + len(range(c0, W, 2))]
+    _, H, W, _ = out.shape
+    for s, t, (u, v), (r, c) in _phase_slices(H, W, pad):
+        out[:, r, c] = xs[:, s, t, u, v]
     return out
 
 

@@ -211,7 +211,8 @@ _OUTPUT = np.kron(A_T, A_T)
 """(4, 16): the output transform ``Aᵀ M A`` as one matrix, ``Y[2a + b] = Σ_p _OUTPUT[2a + b, p]
 M[p]`` (entries 0 and ±1)."""
 
-_OUTPUT_GRADIENT = np.kron(*[np.array([[1, 0], [0, 1], [1, 1], [1, -1]], dtype=np.float64)] * 2)
+_SPREAD = np.array([[1, 0], [0, 1], [1, 1], [1, -1]], dtype=np.float64)  # [u, v, u + v, u - v]
+_OUTPUT_GRADIENT = np.kron(_SPREAD, _SPREAD)
 """(16, 4): the signed gradient ``dM' = s_i s_j (A dY Aᵀ)`` (see :data:`_SIGN`) as one matrix:
 ``[u, v] -> [u, v, u + v, u - v]`` along j, then along i."""
 
